@@ -1,0 +1,43 @@
+# devmap-egress: egress XDP programs in devmap and cpumap slots.
+# 'make' builds, 'make test' runs every test against the running kernel (root),
+# 'make deps' installs the Debian packages (run by the others when missing).
+
+BUILD     ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS      ?= $(shell nproc)
+CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+              -DCMAKE_C_COMPILER_LAUNCHER=$(shell command -v ccache) \
+              -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache)
+
+.PHONY: all deps build test test-unit test-kernel clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/Makefile: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Unit tests need nothing; kernel tests need root, BPF, veth and namespaces,
+# and fail (never skip) without them. ctest prints the closing summary.
+test: build bpffs
+	cd $(BUILD) && ctest --output-on-failure --timeout 300
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+test-kernel: build bpffs
+	cd $(BUILD) && ctest --output-on-failure -L kernel
+
+# bpffs for the tools; the tests mount a private one of their own.
+.PHONY: bpffs
+bpffs:
+	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || \
+	  echo "note: /sys/fs/bpf is not mounted and could not be (not root?)"
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// Reading a map's identity and naming the program that sits in a slot.
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "devmap_egress/devmap.hpp"
+#include "devmap_egress/error.hpp"
+
+namespace dme {
+
+MapInfo read_map_info(int fd)
+{
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len))
+        fail(errno, "cannot read map info of fd " + std::to_string(fd) + ": " + std::strerror(errno));
+    return MapInfo{info.id, info.name, static_cast<bpf_map_type>(info.type), info.max_entries, info.value_size};
+}
+
+SlotProgramInfo describe_program(uint32_t id)
+{
+    SlotProgramInfo p;
+    p.id = id;
+    if (!id)
+        return p;
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0)
+        return p;  // unloaded between the lookup and now: keep the id alone
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+        p.name = info.name;
+        char tag[2 * BPF_TAG_SIZE + 1];
+        for (int i = 0; i < BPF_TAG_SIZE; i++)
+            std::snprintf(tag + 2 * i, 3, "%02x", info.tag[i]);
+        p.tag = tag;
+    }
+    ::close(fd);
+    return p;
+}
+
+}  // namespace dme

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "devmap_egress/xdp_attachment.hpp"
+
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include <cstring>
+#include <utility>
+
+#include "devmap_egress/error.hpp"
+
+namespace dme {
+
+XdpAttachment XdpAttachment::attach(const Interface& dev, const IngressProgram& prog, XdpMode mode)
+{
+    uint32_t flags = XDP_FLAGS_UPDATE_IF_NOEXIST |
+                     (mode == XdpMode::generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+    int err = bpf_xdp_attach(dev.ifindex(), prog.fd(), flags, nullptr);
+    if (err) {
+        std::string why = err == -EBUSY || err == -EEXIST
+                              ? "another XDP program is attached: detach it first (ip link set dev " +
+                                    dev.name() + " xdp off)"
+                          : err == -EOPNOTSUPP ? "the driver has no native XDP: use generic mode"
+                                               : std::strerror(-err);
+        fail(-err, "attaching '" + prog.name() + "' to " + dev.name() + " failed: " + why);
+    }
+    return XdpAttachment(dev.ifindex(), Fd::dup(prog.fd()), flags & ~XDP_FLAGS_UPDATE_IF_NOEXIST);
+}
+
+XdpAttachment::XdpAttachment(XdpAttachment&& o) noexcept
+    : ifindex_(std::exchange(o.ifindex_, 0)), prog_(std::move(o.prog_)), flags_(o.flags_)
+{
+}
+
+XdpAttachment& XdpAttachment::operator=(XdpAttachment&& o) noexcept
+{
+    if (this != &o) {
+        detach();
+        ifindex_ = std::exchange(o.ifindex_, 0);
+        prog_ = std::move(o.prog_);
+        flags_ = o.flags_;
+    }
+    return *this;
+}
+
+XdpAttachment::~XdpAttachment() { detach(); }
+
+void XdpAttachment::detach() noexcept
+{
+    if (!prog_)
+        return;
+    // old_prog_fd makes the kernel refuse if our program was replaced.
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = prog_.get());
+    bpf_xdp_attach(ifindex_, -1, flags_ | XDP_FLAGS_REPLACE, &opts);
+    prog_.reset();
+}
+
+}  // namespace dme

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Helpers shared by the libbpf-ext sources; not installed. */
+#ifndef BPF_EXT_INTERNAL_H
+#define BPF_EXT_INTERNAL_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "bpf_ext/errors.h"
+
+/* Forward-compatible opts, as libbpf does it: a caller built against a newer
+ * header may pass a larger struct, as long as the fields we do not know are
+ * zero. */
+bool ext_opts_valid(const void *opts, size_t known_sz, const char *type_name);
+#define EXT_OPTS_VALID(opts, type) \
+	ext_opts_valid(opts, offsetofend(struct type, type##__last_field), #type)
+#define EXT_OPTS_HAS(opts, field) \
+	((opts) && (opts)->sz >= offsetofend(typeof(*(opts)), field))
+#define EXT_OPTS_GET(opts, field, fallback) \
+	(EXT_OPTS_HAS(opts, field) ? (opts)->field : (fallback))
+#ifndef offsetofend
+#define offsetofend(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+#endif
+
+/* Record the explanation for this thread and return -err. */
+int ext_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* What an fd refers to, read from /proc/self/fd without touching the object. */
+enum ext_fd_kind {
+	EXT_FD_CLOSED,
+	EXT_FD_MAP,
+	EXT_FD_PROG,
+	EXT_FD_OTHER, /* open, but neither a BPF map nor a BPF program */
+};
+enum ext_fd_kind ext_fd_kind(int fd);
+
+/* Map fd must be one of `types` (terminated by 0, BPF_MAP_TYPE_UNSPEC). */
+int ext_map_info(int map_fd, const enum bpf_map_type *types, struct bpf_map_info *info);
+
+/* Program fd must be an XDP program; fills info. `role` names the slot kind
+ * in messages ("devmap", "cpumap"). */
+int ext_prog_info(int prog_fd, const char *role, struct bpf_prog_info *info);
+
+/* The kernel reads fd 0 in a slot value as "no program": hand it a copy of
+ * the program fd that is at least 1. *owned is set to an fd to close after. */
+int ext_slot_prog_fd(int prog_fd, int *owned);
+
+/* After the kernel refused a program for a slot: find out why by writing it
+ * into a fresh scratch map of the same kind, and build the explanation. */
+int ext_explain_prog_refusal(int err, int prog_fd, enum bpf_map_type type,
+			     const struct bpf_prog_info *pi, const char *map_name);
+
+/* Devices. */
+int ext_device_name(__u32 ifindex, char name[IF_NAMESIZE]);
+/* 1: can transmit XDP frames (ndo_xdp_xmit), 0: cannot, <0: unknown (kernel
+ * without netdev netlink, or the query failed). */
+int ext_xdp_xmit_capable(__u32 ifindex);
+
+/* CPUs. */
+int ext_parse_cpulist(const char *list, bool *mask, size_t mask_len);
+int ext_cpu_state(__u32 cpu, bool *possible, bool *online);
+
+const char *ext_map_type_str(enum bpf_map_type t);
+const char *ext_prog_type_str(enum bpf_prog_type t);
+
+#endif

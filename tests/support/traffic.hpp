@@ -1,0 +1,39 @@
+// Putting frames on the wire for tests: live-frame BPF_PROG_TEST_RUN (frames
+// generated in the kernel, real redirects) and AF_PACKET sends from a
+// namespace (real packets through a device's receive path).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "frames.hpp"
+#include "netns.hpp"
+
+
+namespace testing {
+
+// Run `prog_fd` on `count` copies of `frame` as live frames (batch 64), as if
+// received on `ingress_ifindex` (0: loopback). Returns nothing; throws on error.
+void run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t ingress_ifindex = 0);
+
+// Send `count` copies of `frame` out of device `ifindex` of namespace `ns`.
+void send_frames(const Netns& ns, uint32_t ifindex, const Frame& frame, uint32_t count);
+
+// Per-CPU counters (bpf/maps.h) summed, and per CPU.
+struct Counters {
+    uint64_t packets = 0, bytes = 0, passed = 0, dropped = 0;
+};
+Counters read_counters(int percpu_map_fd);
+std::vector<Counters> read_counters_per_cpu(int percpu_map_fd);
+
+// Poll `done` until true or `timeout`; returns its last value. For effects the
+// kernel applies asynchronously (RCU frees, cpumap kthreads, NAPI).
+bool eventually(const std::function<bool()>& done,
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
+
+// Does a program with this id still exist in the kernel?
+bool prog_exists(uint32_t id);
+
+}  // namespace testing
