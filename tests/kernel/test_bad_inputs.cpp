@@ -266,3 +266,37 @@ TEST_CASE("without privileges, map creation says what is missing", "[errors][pri
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
 }
+
+namespace {
+// Takes a CPU offline for the scope. CPU hotplug is global, so a ctest
+// cleanup fixture ("restore CPUs") brings every CPU back even if this
+// process dies before its destructor runs.
+class CpuOffline {
+public:
+    explicit CpuOffline(unsigned cpu) : path_("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/online")
+    {
+        write("0");
+    }
+    ~CpuOffline() { write("1"); }
+
+private:
+    void write(const char* v)
+    {
+        FILE* f = std::fopen(path_.c_str(), "we");
+        if (!f || std::fputs(v, f) < 0 || std::fclose(f) != 0)
+            throw std::runtime_error("cannot write " + path_);
+    }
+    std::string path_;
+};
+}  // namespace
+
+TEST_CASE("an offline CPU is refused with the command that brings it back", "[cpumap][errors][hotplug]")
+{
+    if (libbpf_num_possible_cpus() < 2)
+        FAIL("this test needs two CPUs");
+    auto m = dme::CpuMap::create("bi_offline");
+    m.set(0, 64);
+    CpuOffline off(1);
+    refused(m, ENODEV, "CPU 1 is offline", [&] { return bpfext_cpumap_set(m.fd(), 1, 64, -1, nullptr); });
+    CHECK_THAT(bpfext_errmsg(), Contains("echo 1 > /sys/devices/system/cpu/cpu1/online"));
+}
