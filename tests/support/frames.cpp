@@ -36,8 +36,17 @@ uint16_t csum(const void* data, size_t len)
     return htons(uint16_t(~sum));
 }
 
-void pad(Frame& f)
+// IP header bytes, then UDP header and payload, padded to the Ethernet minimum.
+void append_udp(Frame& f, const void* ip, size_t ip_len, uint16_t sport, uint16_t dport, size_t payload)
 {
+    udphdr udp{};
+    udp.source = htons(sport);
+    udp.dest = htons(dport);
+    udp.len = htons(uint16_t(sizeof(udphdr) + payload));
+    auto at = f.size();
+    f.resize(at + ip_len + sizeof(udp) + payload, 0x5a);
+    std::memcpy(&f[at], ip, ip_len);
+    std::memcpy(&f[at + ip_len], &udp, sizeof(udp));
     if (f.size() < 60)
         f.resize(60, 0);
 }
@@ -57,15 +66,7 @@ Frame udp4_frame(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_t dpor
     ip.saddr = src_ip;
     ip.daddr = dst_ip;
     ip.check = csum(&ip, sizeof(ip));
-    udphdr udp{};
-    udp.source = htons(sport);
-    udp.dest = htons(dport);
-    udp.len = htons(uint16_t(sizeof(udphdr) + payload));
-    auto at = f.size();
-    f.resize(at + sizeof(ip) + sizeof(udp) + payload, 0x5a);
-    std::memcpy(&f[at], &ip, sizeof(ip));
-    std::memcpy(&f[at + sizeof(ip)], &udp, sizeof(udp));
-    pad(f);
+    append_udp(f, &ip, sizeof(ip), sport, dport, payload);
     return f;
 }
 
@@ -81,15 +82,7 @@ Frame udp6_frame(const uint8_t src[16], const uint8_t dst[16], uint16_t sport, u
     ip.ip6_hlim = 64;
     std::memcpy(&ip.ip6_src, src, 16);
     std::memcpy(&ip.ip6_dst, dst, 16);
-    udphdr udp{};
-    udp.source = htons(sport);
-    udp.dest = htons(dport);
-    udp.len = htons(uint16_t(sizeof(udphdr) + payload));
-    auto at = f.size();
-    f.resize(at + sizeof(ip) + sizeof(udp) + payload, 0x5a);
-    std::memcpy(&f[at], &ip, sizeof(ip));
-    std::memcpy(&f[at + sizeof(ip)], &udp, sizeof(udp));
-    pad(f);
+    append_udp(f, &ip, sizeof(ip), sport, dport, payload);
     return f;
 }
 

@@ -21,6 +21,14 @@ MapInfo read_map_info(int fd)
     return MapInfo{info.id, info.name, static_cast<bpf_map_type>(info.type), info.max_entries, info.value_size};
 }
 
+std::string format_tag(const unsigned char (&tag)[BPF_TAG_SIZE])
+{
+    char hex[2 * BPF_TAG_SIZE + 1];
+    for (int i = 0; i < BPF_TAG_SIZE; i++)
+        std::snprintf(hex + 2 * i, 3, "%02x", tag[i]);
+    return hex;
+}
+
 SlotProgramInfo describe_program(uint32_t id)
 {
     SlotProgramInfo p;
@@ -34,10 +42,7 @@ SlotProgramInfo describe_program(uint32_t id)
     uint32_t len = sizeof(info);
     if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
         p.name = info.name;
-        char tag[2 * BPF_TAG_SIZE + 1];
-        for (int i = 0; i < BPF_TAG_SIZE; i++)
-            std::snprintf(tag + 2 * i, 3, "%02x", info.tag[i]);
-        p.tag = tag;
+        p.tag = format_tag(info.tag);
     }
     ::close(fd);
     return p;

@@ -10,6 +10,7 @@
 
 #include <bpf_ext/pin.h>
 
+#include "devmap_egress/devmap.hpp"
 #include "devmap_egress/error.hpp"
 
 namespace dme {
@@ -53,10 +54,7 @@ ProgramHandle ProgramHandle::adopt(Fd fd)
     h.fd_ = std::move(fd);
     h.id_ = info.id;
     h.name_ = info.name;
-    char tag[2 * BPF_TAG_SIZE + 1];
-    for (int i = 0; i < BPF_TAG_SIZE; i++)
-        std::snprintf(tag + 2 * i, 3, "%02x", info.tag[i]);
-    h.tag_ = tag;
+    h.tag_ = format_tag(info.tag);
     return h;
 }
 

@@ -76,5 +76,7 @@ private:
 // Shared by DevmapEgress and CpuMap.
 MapInfo read_map_info(int fd);
 SlotProgramInfo describe_program(uint32_t id);
+// A program tag as bpftool prints it: 16 hex digits.
+std::string format_tag(const unsigned char (&tag)[BPF_TAG_SIZE]);
 
 }  // namespace dme
