@@ -155,7 +155,7 @@ int bpfext_devmap_set(int map_fd, __u32 key, __u32 ifindex, int prog_fd,
 				"frames now (no ndo_xdp_xmit), so frames redirected to "
 				"this slot would be dropped; for a veth, attach an XDP "
 				"program to its peer or enable GRO on the peer; for "
-				"generic (skb) XDP set skip_xmit_check", ifname, ifindex);
+				"generic (skb) XDP set skip_xmit_check (devmapctl: --force)", ifname, ifindex);
 
 	if (prog_fd >= 0) {
 		val.bpf_prog.fd = ext_slot_prog_fd(prog_fd, &owned);

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# devmapctl end to end, in private network and mount namespaces (run through
+# 'unshare -n -m' by ctest): JSON shapes, exit codes and error messages.
+set -euo pipefail
+ctl=$1 objdir=$2
+fails=0 checks=0
+
+mount --make-rprivate /
+mount -t bpf bpf /sys/fs/bpf
+ip link add cli0 type veth peer name cli1
+ip link set cli0 up
+ip link set cli1 up
+ip link set cli1 xdp obj "$objdir/frame_sink.bpf.o" sec xdp
+
+check() {  # check NAME EXPECTED_RC EXPECTED_TEXT -- command...
+  local name=$1 want_rc=$2 want=$3; shift 4
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  checks=$((checks + 1))
+  if [ "$rc" -ne "$want_rc" ] || ! grep -qF -- "$want" <<<"$out"; then
+    echo "FAIL: $name: rc=$rc (want $want_rc), output: $out"
+    fails=$((fails + 1))
+  fi
+}
+json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+m=/sys/fs/bpf/taps
+check "create" 0 '"pinned":"/sys/fs/bpf/taps"' -- $ctl -j map create $m type devmap_hash entries 16
+check "set with program" 0 "" -- $ctl slot set $m 7 dev cli0 prog "$objdir/egress_count.bpf.o:egress_count"
+check "set without program" 0 "" -- $ctl slot set $m 8 dev cli0
+check "list" 0 "egress_count" -- $ctl slot list $m
+name=$($ctl -j slot list $m | json_field 'sorted(d, key=lambda s: s["key"])[0]["prog"]["name"]')
+[ "$name" = egress_count ] || { echo "FAIL: JSON slot prog name '$name'"; fails=$((fails + 1)); }
+keys=$($ctl -j slot list $m | json_field 'sorted(s["key"] for s in d)')
+[ "$keys" = "[7, 8]" ] || { echo "FAIL: JSON keys $keys"; fails=$((fails + 1)); }
+check "show" 0 '"slots_used":2' -- $ctl -j map show $m
+check "missing device" 1 "no device named 'nosuch'" -- $ctl slot set $m 9 dev nosuch
+check "wrong program kind" 1 'is not a devmap egress' -- \
+  $ctl slot set $m 9 dev cli0 prog "$objdir/cpumap_redirect_again.bpf.o:cpumap_redirect_again"
+check "no such program" 1 "has no program 'nope'" -- $ctl slot set $m 9 dev cli0 prog "$objdir/egress_count.bpf.o:nope"
+check "bad key" 1 "is not a number" -- $ctl slot set $m x dev cli0
+check "JSON error" 1 '"errno":19' -- $ctl -j slot set $m 9 dev nosuch
+check "del" 0 "" -- $ctl slot del $m 7
+check "del again" 1 "already empty" -- $ctl slot del $m 7
+check "not bpffs" 1 "not on a BPF filesystem" -- $ctl map create /tmp/x type devmap entries 4
+check "nothing pinned" 1 "nothing is pinned" -- $ctl slot list /sys/fs/bpf/none
+c=/sys/fs/bpf/cpus
+check "cpumap create" 0 "" -- $ctl map create $c type cpumap
+check "qsize limit" 1 "above the kernel's limit" -- $ctl slot set $c 1 qsize 99999
+check "cpumap set" 0 "" -- $ctl slot set $c 1 qsize 2048 prog "$objdir/cpumap_redirect_again.bpf.o:cpumap_redirect_again"
+check "cpumap list" 0 "qsize 2048" -- $ctl slot list $c
+check "probe" 0 '"egress_bypass"' -- $ctl -j probe
+
+echo "devmapctl: $((checks - fails)) passed, $fails failed"
+[ "$fails" -eq 0 ]

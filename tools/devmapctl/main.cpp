@@ -1,0 +1,286 @@
+// devmapctl: bpftool-style control of devmap/cpumap slots and their programs.
+//   devmapctl probe
+//   devmapctl map create PATH type devmap|devmap_hash|cpumap entries N [name NAME]
+//   devmapctl map show PATH
+//   devmapctl slot set PATH KEY dev IFNAME [prog FILE.o:NAME | prog pinned PATH | prog id N]
+//   devmapctl slot set PATH CPU qsize N [prog ...]          (cpumap)
+//   devmapctl slot del PATH KEY
+//   devmapctl slot list PATH
+// -j / -p print JSON (plain / pretty) like bpftool.
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <bpf/libbpf.h>
+#include <bpf_ext/pin.h>
+#include <devmap_egress/devmap_egress.hpp>
+
+using nlohmann::json;
+
+namespace {
+
+struct Output {
+    bool as_json = false, pretty = false;
+    void print(const json& j) const { std::puts(j.dump(pretty ? 2 : -1).c_str()); }
+};
+
+[[noreturn]] void usage_error(const std::string& msg) { throw dme::Error(EINVAL, msg); }
+
+uint32_t parse_u32(const std::string& s, const char* what)
+{
+    try {
+        size_t end = 0;
+        unsigned long v = std::stoul(s, &end, 0);
+        if (end != s.size() || v > UINT32_MAX)
+            throw std::out_of_range(s);
+        return uint32_t(v);
+    } catch (const std::exception&) {
+        usage_error(fmt::format("{} '{}' is not a number from 0 to {}", what, s, UINT32_MAX));
+    }
+}
+
+// "prog FILE.o:NAME", "prog pinned PATH" or "prog id N", loaded as Program.
+template <class Program>
+std::optional<Program> parse_prog(const std::vector<std::string>& a, size_t i,
+                                  std::optional<dme::BpfObject>& keep_obj)
+{
+    if (i >= a.size())
+        return std::nullopt;
+    if (a[i] != "prog" || i + 1 >= a.size())
+        usage_error("expected 'prog FILE.o:NAME', 'prog pinned PATH' or 'prog id N' after the slot");
+    const std::string& spec = a[i + 1];
+    if (spec == "pinned" && i + 2 < a.size())
+        return Program::from_pinned(a[i + 2]);
+    if (spec == "id" && i + 2 < a.size())
+        return Program::from_id(parse_u32(a[i + 2], "program id"));
+    auto colon = spec.rfind(':');
+    if (colon == std::string::npos)
+        usage_error("program '" + spec + "': write FILE.o:PROGRAM_NAME");
+    keep_obj = dme::BpfObject::open_file(spec.substr(0, colon));
+    return Program::load(*keep_obj, spec.substr(colon + 1));
+}
+
+bool is_cpumap(const std::string& path)
+{
+    dme::Fd fd(dme::check(bpfext_pinned_open(path.c_str())));
+    return dme::read_map_info(fd.get()).type == BPF_MAP_TYPE_CPUMAP;
+}
+
+json prog_json(const dme::SlotProgramInfo& p)
+{
+    if (!p.id)
+        return nullptr;
+    return {{"id", p.id}, {"name", p.name}, {"tag", p.tag}};
+}
+
+void cmd_probe(const Output& out)
+{
+    auto f = dme::probe_features();
+    json j = {{"devmap_prog", dme::support_str(f.devmap_prog)},
+              {"devmap_hash", dme::support_str(f.devmap_hash)},
+              {"devmap_hash_prog", dme::support_str(f.devmap_hash_prog)},
+              {"cpumap_prog", dme::support_str(f.cpumap_prog)},
+              {"broadcast", dme::support_str(f.broadcast)},
+              {"live_frames", dme::support_str(f.live_frames)},
+              {"xdp_features", dme::support_str(f.xdp_features)}};
+    auto r = dme::probe_egress_bypass();
+    j["egress_bypass"] = {{"affected", r.affected},
+                          {"slot0", {{"sent", r.sent[0]}, {"ran", r.ran[0]}}},
+                          {"slot1", {{"sent", r.sent[1]}, {"ran", r.ran[1]}}}};
+    if (out.as_json)
+        return out.print(j);
+    for (auto& [k, v] : j.items())
+        if (k != "egress_bypass")
+            fmt::print("{:<18} {}\n", k, v.get<std::string>());
+    fmt::print("{:<18} {}\n", "egress_bypass",
+               r.affected ? fmt::format("AFFECTED: two slots to one device ran slot 0's program {} times and slot 1's "
+                                        "{} times for {} frames each; give each device one slot, or use the "
+                                        "patched kernel",
+                                        r.ran[0], r.ran[1], r.sent[0])
+                          : "not affected");
+}
+
+void cmd_map_create(const std::vector<std::string>& a, const Output& out)
+{
+    // PATH type T entries N [name NAME]
+    if (a.empty())
+        usage_error("map create needs a pin path under /sys/fs/bpf");
+    std::string path = a[0], type, name = "devmapctl";
+    uint32_t entries = 0;
+    for (size_t i = 1; i + 1 < a.size(); i += 2) {
+        if (a[i] == "type")
+            type = a[i + 1];
+        else if (a[i] == "entries")
+            entries = parse_u32(a[i + 1], "entries");
+        else if (a[i] == "name")
+            name = a[i + 1];
+        else
+            usage_error("unknown keyword '" + a[i] + "' (expected type, entries or name)");
+    }
+    json j;
+    if (type == "cpumap") {
+        auto m = dme::CpuMap::create(name, entries);
+        m.pin(path);
+        j = {{"id", m.info().id}, {"max_entries", m.info().max_entries}};
+    } else if (type == "devmap" || type == "devmap_hash") {
+        if (!entries)
+            usage_error("a devmap needs 'entries N'");
+        auto m = type == "devmap" ? dme::DevmapEgress::create(name, entries) : dme::DevmapEgress::create_hash(name, entries);
+        m.pin(path);
+        j = {{"id", m.info().id}, {"max_entries", m.info().max_entries}};
+    } else {
+        usage_error("map type '" + type + "': use devmap, devmap_hash or cpumap");
+    }
+    j["pinned"] = path;
+    if (out.as_json)
+        out.print(j);
+}
+
+json slots_json(const std::string& path)
+{
+    json rows = json::array();
+    if (is_cpumap(path)) {
+        for (const auto& s : dme::CpuMap::open(path).slots())
+            rows.push_back({{"cpu", s.cpu}, {"qsize", s.qsize}, {"prog", prog_json(s.prog)}});
+    } else {
+        for (const auto& s : dme::DevmapEgress::open(path).slots())
+            rows.push_back({{"key", s.key}, {"ifindex", s.ifindex}, {"ifname", s.ifname}, {"prog", prog_json(s.prog)}});
+    }
+    return rows;
+}
+
+void cmd_map_show(const std::string& path, const Output& out)
+{
+    dme::Fd fd(dme::check(bpfext_pinned_open(path.c_str())));
+    auto info = dme::read_map_info(fd.get());
+    const char* type = libbpf_bpf_map_type_str(info.type);
+    json j = {{"id", info.id},
+              {"name", info.name},
+              {"type", type ? type : "unknown"},
+              {"max_entries", info.max_entries},
+              {"value_size", info.value_size},
+              {"slots_used", slots_json(path).size()}};
+    if (out.as_json)
+        return out.print(j);
+    fmt::print("{}: {}  name {}  max_entries {}  value_size {}  slots used {}\n", info.id, j["type"].get<std::string>(),
+               info.name, info.max_entries, info.value_size, j["slots_used"].get<size_t>());
+}
+
+void cmd_slot_set(const std::vector<std::string>& a, bool force)
+{
+    if (a.size() < 4)
+        usage_error("slot set PATH KEY dev IFNAME [prog ...]  or  slot set PATH CPU qsize N [prog ...]");
+    const std::string& path = a[0];
+    uint32_t key = parse_u32(a[1], "key");
+    std::optional<dme::BpfObject> obj;
+    if (a[2] == "qsize") {
+        auto m = dme::CpuMap::open(path);
+        uint32_t qsize = parse_u32(a[3], "qsize");
+        if (auto prog = parse_prog<dme::CpumapProgram>(a, 4, obj))
+            m.set(key, qsize, *prog);
+        else
+            m.set(key, qsize);
+    } else if (a[2] == "dev") {
+        auto m = dme::DevmapEgress::open(path);
+        auto dev = dme::Interface::named(a[3]);
+        dme::DevmapEgress::SetOptions opts;
+        opts.skip_xmit_check = force;
+        if (auto prog = parse_prog<dme::EgressProgram>(a, 4, obj))
+            m.set(key, dev, *prog, opts);
+        else
+            m.set(key, dev, opts);
+    } else {
+        usage_error("after the key: 'dev IFNAME' for a devmap, 'qsize N' for a cpumap");
+    }
+}
+
+void cmd_slot_del(const std::vector<std::string>& a)
+{
+    if (a.size() != 2)
+        usage_error("slot del PATH KEY");
+    uint32_t key = parse_u32(a[1], "key");
+    if (is_cpumap(a[0])) {
+        dme::CpuMap::open(a[0]).erase(key);
+    } else if (!dme::DevmapEgress::open(a[0]).erase(key)) {
+        throw dme::Error(ENOENT, fmt::format("slot {} of {} is already empty", key, a[0]));
+    }
+}
+
+void cmd_slot_list(const std::string& path, const Output& out)
+{
+    json rows = slots_json(path);
+    if (out.as_json)
+        return out.print(rows);
+    for (const auto& r : rows) {
+        std::string prog = r["prog"].is_null() ? "-"
+                                                : fmt::format("{} (id {}, tag {})", r["prog"]["name"].get<std::string>(),
+                                                              r["prog"]["id"].get<uint32_t>(), r["prog"]["tag"].get<std::string>());
+        if (r.contains("cpu"))
+            fmt::print("cpu {:<4} qsize {:<6} prog {}\n", r["cpu"].get<uint32_t>(), r["qsize"].get<uint32_t>(), prog);
+        else
+            fmt::print("key {:<6} dev {:<16} prog {}\n", r["key"].get<uint32_t>(),
+                       fmt::format("{}({})", r["ifname"].get<std::string>(), r["ifindex"].get<uint32_t>()), prog);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"devmapctl: egress XDP programs in devmap and cpumap slots"};
+    app.require_subcommand(1);
+    Output out;
+    app.add_flag("-j,--json", out.as_json, "print JSON");
+    app.add_flag("-p,--pretty", out.pretty, "print pretty JSON (implies -j)");
+
+    auto probe = app.add_subcommand("probe", "what this kernel supports, and whether it has the egress bypass");
+    std::vector<std::string> args;
+    auto map = app.add_subcommand("map", "create and inspect maps pinned under bpffs");
+    map->require_subcommand(1);
+    auto map_create = map->add_subcommand("create", "PATH type devmap|devmap_hash|cpumap entries N [name NAME]");
+    map_create->add_option("args", args)->required();
+    std::string path;
+    auto map_show = map->add_subcommand("show", "PATH: type, size and slots in use");
+    map_show->add_option("path", path)->required();
+    auto slot = app.add_subcommand("slot", "write, clear and list slots");
+    slot->require_subcommand(1);
+    auto slot_set = slot->add_subcommand("set", "PATH KEY dev IFNAME [prog FILE.o:NAME|pinned PATH|id N]; "
+                                                "PATH CPU qsize N [prog ...]");
+    slot_set->add_option("args", args)->required();
+    bool force = false;
+    slot_set->add_flag("-f,--force", force, "write even if the device cannot transmit XDP frames now (generic XDP)");
+    auto slot_del = slot->add_subcommand("del", "PATH KEY: clear a slot (its program is released)");
+    slot_del->add_option("args", args)->required();
+    auto slot_list = slot->add_subcommand("list", "PATH: the slots in use");
+    slot_list->add_option("path", path)->required();
+
+    CLI11_PARSE(app, argc, argv);
+    out.as_json |= out.pretty;
+    try {
+        if (*probe)
+            cmd_probe(out);
+        else if (*map_create)
+            cmd_map_create(args, out);
+        else if (*map_show)
+            cmd_map_show(path, out);
+        else if (*slot_set)
+            cmd_slot_set(args, force);
+        else if (*slot_del)
+            cmd_slot_del(args);
+        else if (*slot_list)
+            cmd_slot_list(path, out);
+    } catch (const dme::Error& e) {
+        if (out.as_json)
+            out.print({{"error", e.what()}, {"errno", e.code()}});
+        else
+            fmt::print(stderr, "Error: {}\n", e.what());
+        return 1;
+    }
+    return 0;
+}
