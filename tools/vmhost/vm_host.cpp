@@ -1,0 +1,203 @@
+#include "vm_host.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "nic_demux.skel.h"
+#include "vm_firewall.skel.h"
+
+namespace vmhost {
+
+namespace {
+void check_map(int err, const char* what)
+{
+    if (err)
+        dme::fail(errno, std::string("writing ") + what + ": " + std::strerror(errno));
+}
+
+nic_demux* load_demux()
+{
+    nic_demux* s = nic_demux__open_and_load();
+    if (!s)
+        dme::fail(errno, std::string("loading the NIC demux program failed: ") + std::strerror(errno));
+    return s;
+}
+
+struct MacKey {
+    uint8_t mac[6];
+    uint8_t pad[2];
+};
+
+MacKey mac_key(const Mac& m)
+{
+    MacKey k{};
+    std::memcpy(k.mac, m.b.data(), 6);
+    return k;
+}
+
+uint32_t map_id(const bpf_map* m)
+{
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    return bpf_obj_get_info_by_fd(bpf_map__fd(m), &info, &len) ? 0 : info.id;
+}
+}  // namespace
+
+VmHost::VmHost(const dme::Interface& uplink, dme::XdpMode mode)
+    : demux_(load_demux()), ports_(dme::DevmapEgress::from(bpf_map__fd(demux_->maps.tx_ports))), mode_(mode)
+{
+    dme::DevmapEgress::SetOptions opts;
+    opts.skip_xmit_check = mode == dme::XdpMode::generic;
+    ports_.set(kUplinkPort, uplink, opts);
+    auto prog = dme::IngressProgram::from(demux_->progs.nic_demux);
+    demux_attachment_ = std::make_unique<dme::XdpAttachment>(dme::XdpAttachment::attach(uplink, prog, mode));
+}
+
+VmHost::~VmHost()
+{
+    vms_.clear();
+    demux_attachment_.reset();
+    nic_demux__destroy(demux_);
+}
+
+int VmHost::mac_to_port_fd() const { return bpf_map__fd(demux_->maps.mac_to_port); }
+int VmHost::tx_ports_fd() const { return bpf_map__fd(demux_->maps.tx_ports); }
+
+Vm& VmHost::add_vm(uint32_t port, const dme::Interface& tap, const VmPolicy& policy)
+{
+    if (port == kUplinkPort)
+        dme::fail(EINVAL, "port 0 is the uplink's: give VMs ports from 1");
+    if (vms_.count(port))
+        dme::fail(EEXIST, "port " + std::to_string(port) + " already has a VM");
+    std::unique_ptr<Vm> vm(new Vm(*this, port, tap, policy, mode_));
+    MacKey k = mac_key(policy.mac);
+    check_map(bpf_map_update_elem(mac_to_port_fd(), &k, &port, BPF_ANY), "the demux table");
+    return *vms_.emplace(port, std::move(vm)).first->second;
+}
+
+void VmHost::forget_vm(uint32_t port)
+{
+    auto it = vms_.find(port);
+    if (it == vms_.end())
+        return;
+    MacKey k = mac_key(it->second->policy().mac);
+    bpf_map_delete_elem(mac_to_port_fd(), &k);
+    vms_.erase(it);
+}
+
+Vm* VmHost::vm(uint32_t port)
+{
+    auto it = vms_.find(port);
+    return it == vms_.end() ? nullptr : it->second.get();
+}
+
+Vm::Vm(VmHost& host, uint32_t port, dme::Interface tap, VmPolicy policy, dme::XdpMode mode)
+    : port_(port), tap_(std::move(tap)), policy_(std::move(policy))
+{
+    skel_ = vm_firewall__open();
+    if (!skel_)
+        dme::fail(errno, "opening the VM firewall object failed");
+    // The guard redirects through the host's maps, not copies of its own.
+    if (bpf_map__reuse_fd(skel_->maps.tx_ports, host.tx_ports_fd()) ||
+        bpf_map__reuse_fd(skel_->maps.mac_to_port, host.mac_to_port_fd()))
+        dme::fail(errno, "sharing the host's port maps with the VM firewall failed");
+    skel_->rodata->uplink_port = VmHost::kUplinkPort;
+    if (int err = vm_firewall__load(skel_))
+        dme::fail(-err, std::string("loading the VM firewall failed: ") + std::strerror(-err));
+    write_policy();
+
+    dme::DevmapEgress::SetOptions opts;
+    opts.skip_xmit_check = mode == dme::XdpMode::generic;
+    host.ports().set(port_, tap_, dme::EgressProgram::from(skel_->progs.vm_fw_xdp), opts);
+    attach_tc();
+    guard_ = std::make_unique<dme::XdpAttachment>(
+        dme::XdpAttachment::attach(tap_, dme::IngressProgram::from(skel_->progs.vm_guard), mode));
+}
+
+Vm::~Vm()
+{
+    guard_.reset();
+    vm_firewall__destroy(skel_);
+}
+
+void Vm::write_policy()
+{
+    uint32_t zero = 0;
+    vm_identity id{};
+    std::memcpy(id.mac, policy_.mac.b.data(), 6);
+    std::memcpy(id.host_mac, policy_.host_mac.b.data(), 6);
+    check_map(bpf_map_update_elem(bpf_map__fd(skel_->maps.vm_identity), &zero, &id, BPF_ANY), "vm_identity");
+    uint8_t one = 1;
+    for (const auto& a : policy_.addrs) {
+        vm_addr k{};
+        k.family = uint32_t(a.family);
+        std::memcpy(k.addr, a.bytes.data(), 16);
+        check_map(bpf_map_update_elem(bpf_map__fd(skel_->maps.vm_addrs), &k, &one, BPF_ANY), "vm_addrs");
+    }
+    for (const auto& p : policy_.allow_src) {
+        if (p.addr.family == 4) {
+            vm_prefix4 k{p.len, 0};
+            std::memcpy(&k.addr, p.addr.bytes.data(), 4);
+            check_map(bpf_map_update_elem(bpf_map__fd(skel_->maps.allow_src4), &k, &one, BPF_ANY), "allow_src4");
+        } else {
+            vm_prefix6 k{};
+            k.prefixlen = p.len;
+            std::memcpy(k.addr, p.addr.bytes.data(), 16);
+            check_map(bpf_map_update_elem(bpf_map__fd(skel_->maps.allow_src6), &k, &one, BPF_ANY), "allow_src6");
+        }
+    }
+    for (const auto& r : policy_.allow_ports) {
+        vm_port k{r.proto, 0, r.port};
+        check_map(bpf_map_update_elem(bpf_map__fd(skel_->maps.allow_ports), &k, &one, BPF_ANY), "allow_ports");
+    }
+}
+
+void Vm::attach_tc()
+{
+    // clsact egress: present on every kernel this project supports; the filter
+    // and the qdisc go away with the tap.
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = int(tap_.ifindex()), .attach_point = BPF_TC_EGRESS);
+    int err = bpf_tc_hook_create(&hook);
+    if (err && err != -EEXIST)
+        dme::fail(-err, "creating the clsact qdisc on " + tap_.name() + " failed: " + std::strerror(-err));
+    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(skel_->progs.vm_fw_tc));
+    err = bpf_tc_attach(&hook, &opts);
+    if (err)
+        dme::fail(-err, "attaching the tc egress firewall to " + tap_.name() + " failed: " + std::strerror(-err));
+}
+
+ReasonCounts Vm::counts(vm_path path) const
+{
+    int ncpu = libbpf_num_possible_cpus();
+    std::vector<vm_count> per_cpu(ncpu);
+    ReasonCounts out{};
+    for (uint32_t r = 0; r < VM_REASONS; r++) {
+        uint32_t key = uint32_t(path) * VM_REASONS + r;
+        if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.verdicts), &key, per_cpu.data()))
+            dme::fail(errno, "reading the verdict counters failed");
+        for (const auto& c : per_cpu)
+            out[r] += c.packets;
+    }
+    return out;
+}
+
+VmObjects Vm::objects() const
+{
+    VmObjects o;
+    for (auto* p : {skel_->progs.vm_fw_xdp, skel_->progs.vm_fw_tc, skel_->progs.vm_guard}) {
+        bpf_prog_info info{};
+        uint32_t len = sizeof(info);
+        if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+            o.prog_ids.push_back(info.id);
+    }
+    for (auto* m : {skel_->maps.vm_identity, skel_->maps.vm_addrs, skel_->maps.allow_src4, skel_->maps.allow_src6,
+                    skel_->maps.allow_ports, skel_->maps.verdicts})
+        o.map_ids.push_back(map_id(m));
+    return o;
+}
+
+}  // namespace vmhost

@@ -1,0 +1,84 @@
+// The VM host of the thread's use case: a dumb demuxer on the NIC, one
+// devmap slot per VM tap whose egress program is that VM's firewall, the same
+// policy on the tap's skb path (tc), and an anti-spoofing guard on the tap's
+// ingress. Everything of a VM lives in its own BPF object and goes away with
+// its tap.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include <devmap_egress/devmap_egress.hpp>
+
+#include "policy.hpp"
+#include "vm_policy_types.h"
+
+struct nic_demux;
+struct vm_firewall;
+
+namespace vmhost {
+
+// Per-reason counters of one path (vm_path) of one VM.
+using ReasonCounts = std::array<uint64_t, VM_REASONS>;
+
+// What a VM owns in the kernel, by id: to show it all gone after the tap is.
+struct VmObjects {
+    std::vector<uint32_t> prog_ids;
+    std::vector<uint32_t> map_ids;
+};
+
+class Vm {
+public:
+    ~Vm();
+    Vm(const Vm&) = delete;
+    Vm& operator=(const Vm&) = delete;
+
+    uint32_t port() const noexcept { return port_; }
+    const dme::Interface& tap() const noexcept { return tap_; }
+    const VmPolicy& policy() const noexcept { return policy_; }
+    ReasonCounts counts(vm_path path) const;
+    VmObjects objects() const;
+
+private:
+    friend class VmHost;
+    Vm(class VmHost& host, uint32_t port, dme::Interface tap, VmPolicy policy, dme::XdpMode mode);
+    void write_policy();
+    void attach_tc();
+
+    uint32_t port_;
+    dme::Interface tap_;
+    VmPolicy policy_;
+    vm_firewall* skel_ = nullptr;
+    std::unique_ptr<dme::XdpAttachment> guard_;
+};
+
+class VmHost {
+public:
+    // The uplink takes slot key 0 of the port map; VMs use keys from 1.
+    static constexpr uint32_t kUplinkPort = 0;
+
+    VmHost(const dme::Interface& uplink, dme::XdpMode mode = dme::XdpMode::native);
+    ~VmHost();
+    VmHost(const VmHost&) = delete;
+    VmHost& operator=(const VmHost&) = delete;
+
+    Vm& add_vm(uint32_t port, const dme::Interface& tap, const VmPolicy& policy);
+    // Forget a VM whose tap is gone: its demux entry is the host's own data.
+    void forget_vm(uint32_t port);
+    Vm* vm(uint32_t port);
+    dme::DevmapEgress& ports() noexcept { return ports_; }
+    int mac_to_port_fd() const;
+    int tx_ports_fd() const;
+
+private:
+    nic_demux* demux_ = nullptr;
+    dme::DevmapEgress ports_;
+    std::unique_ptr<dme::XdpAttachment> demux_attachment_;
+    dme::XdpMode mode_;
+    std::map<uint32_t, std::unique_ptr<Vm>> vms_;
+};
+
+}  // namespace vmhost
