@@ -78,6 +78,11 @@ std::string markdown(const json& r)
               << ";";
         o << "\n";
     }
+    if (r.contains("notes") && !r["notes"].empty()) {
+        o << "\nNotes:\n";
+        for (const auto& n : r["notes"])
+            o << "- " << n.get<std::string>() << "\n";
+    }
     if (r.contains("warnings") && !r["warnings"].empty()) {
         o << "\n**Warnings:**\n";
         for (const auto& w : r["warnings"])

@@ -57,17 +57,22 @@ dme::EgressProgram load_pass()
     return dme::EgressProgram::from(skel->progs.egress_pass);
 }
 
-dme::EgressProgram load_firewall()
-{
-    auto skel = testing::open_load<egress_drop_rule>();
-    add_nonmatching_rules(bpf_map__fd(skel->maps.drop_rules));
-    return dme::EgressProgram::from(skel->progs.egress_drop_rule);
-}
 }  // namespace
 
 EgressPass::EgressPass() : prog(load_pass()) {}
 
-EgressFirewall::EgressFirewall() : prog(load_firewall()) {}
+EgressFirewall::EgressFirewall() : EgressFirewall(testing::open_load<egress_drop_rule>()) {}
+
+EgressFirewall::EgressFirewall(Skel<egress_drop_rule> skel)
+    : prog(dme::EgressProgram::from(skel->progs.egress_drop_rule)),
+      counters(dme::Fd::dup(bpf_map__fd(skel->maps.counters)))
+{
+    add_nonmatching_rules(bpf_map__fd(skel->maps.drop_rules));
+}
+
+uint64_t EgressFirewall::runs() const { return testing::read_counters(counters.get()).packets; }
+
+uint64_t TailProgram::runs() const { return counters ? testing::read_counters(counters.get()).packets : 0; }
 
 TailProgram::TailProgram(uint32_t slot_key, bool shared, bool firewall, int plain_devmap_fd, int cur_key_fd)
 {
@@ -80,8 +85,10 @@ TailProgram::TailProgram(uint32_t slot_key, bool shared, bool firewall, int plai
     if (!firewall)  // the verifier drops the policy code; keep its table small
         check_libbpf(bpf_map__set_max_entries(skel->maps.drop_rules, 1), "sizing drop_rules");
     check_libbpf(bench_tail__load(skel.get()), "loading bench_tail");
-    if (firewall)
+    if (firewall) {
         add_nonmatching_rules(bpf_map__fd(skel->maps.drop_rules));
+        counters = dme::Fd::dup(bpf_map__fd(skel->maps.counters));
+    }
     prog = dme::Fd::dup(bpf_program__fd(skel->progs.bench_tail));
 }
 

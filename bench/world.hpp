@@ -59,19 +59,26 @@ struct EgressPass {
     EgressPass();
 };
 
-// Loaded with its rule table filled (add_nonmatching_rules).
+// Loaded with its rule table filled (add_nonmatching_rules). runs() reads its
+// counters: how many frames the program has seen.
 struct EgressFirewall {
     dme::EgressProgram prog;
+    dme::Fd counters;
     EgressFirewall();
+    uint64_t runs() const;
+
+private:
+    explicit EgressFirewall(Skel<egress_drop_rule> skel);
 };
 
 // A bench_tail instance: a per-slot program (key in .rodata) or one shared
 // by every slot (key_from_map), with or without the firewall. Redirects into
 // `plain_devmap_fd`; reads the ingress's key from `cur_key_fd` when shared.
 struct TailProgram {
-    dme::Fd prog;
+    dme::Fd prog, counters;  // counters: firewall instances only
     TailProgram(uint32_t slot_key, bool shared, bool firewall, int plain_devmap_fd, int cur_key_fd);
     int fd() const { return prog.get(); }
+    uint64_t runs() const;  // frames the firewall has seen
 };
 
 // A bench_ingress instance redirecting into `devmap_fd`, with its own
