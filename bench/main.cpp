@@ -141,14 +141,14 @@ private:
     const Config& cfg_;
     uint32_t max_slots_ = 1, pool_ = 1;
     std::unique_ptr<Targets> targets_;
-    std::unique_ptr<dme::DevmapEgress> plain_, pass_shared_map_, pass_slot_map_, fw_shared_map_;
-    std::unique_ptr<Ingress> plain_in_, pass_shared_in_, pass_slot_in_, fw_shared_in_, tail_shared_in_,
-        tail_slot_in_, tail_fw_in_;
+    std::unique_ptr<dme::DevmapEgress> plain_, pass_shared_map_, pass_slot_map_, fw_shared_map_, fw_slot_map_;
+    std::unique_ptr<Ingress> plain_in_, pass_shared_in_, pass_slot_in_, fw_shared_in_, fw_slot_in_, tail_shared_in_,
+        tail_slot_in_, tail_fw_shared_in_, tail_fw_in_;
     std::unique_ptr<EgressPass> pass_shared_;
     std::unique_ptr<EgressFirewall> fw_shared_;
     std::vector<std::unique_ptr<EgressPass>> pass_pool_;
     std::vector<std::unique_ptr<EgressFirewall>> fw_pool_;
-    std::unique_ptr<TailProgram> tail_shared_;
+    std::unique_ptr<TailProgram> tail_shared_, tail_fw_shared_;
     std::vector<std::unique_ptr<TailProgram>> tail_pool_, tail_fw_pool_;
     std::vector<DpCase> cases_;
     std::vector<testing::Frame> frames_;
@@ -193,9 +193,13 @@ void Bench::setup()
     fw_shared_in_ = std::make_unique<Ingress>(max_slots_, fw_shared_map_->fd(), cur_key);
 
     t0 = Clock::now();
-    for (uint32_t k = 0; k < cfg_.cp_slots; k++)
+    for (uint32_t k = 0; k < pool_; k++)
         fw_pool_.push_back(std::make_unique<EgressFirewall>());
-    setup_json_.push_back({{"what", "load egress_drop_rule programs and their rules"}, {"count", cfg_.cp_slots}, {"ms", ms_since(t0)}});
+    setup_json_.push_back({{"what", "load egress_drop_rule programs and their rules"}, {"count", pool_}, {"ms", ms_since(t0)}});
+    fw_slot_map_ = std::make_unique<dme::DevmapEgress>(dme::DevmapEgress::create("bench_fw_ps", max_slots_));
+    for (uint32_t k = 0; k < max_slots_; k++)
+        fw_slot_map_->set(k, targets_->dev(k), fw_pool_[k]->prog);
+    fw_slot_in_ = std::make_unique<Ingress>(max_slots_, fw_slot_map_->fd(), cur_key);
 
     // The tail-call alternative: PROG_ARRAY slots hold the per-target programs,
     // which redirect into the plain devmap.
@@ -210,13 +214,17 @@ void Bench::setup()
     tail_slot_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), cur_key);
     for (uint32_t k = 0; k < max_slots_; k++)
         prog_array_set(tail_slot_in_->prog_array_fd(), k, tail_pool_[k]->fd());
-    uint32_t nfw = std::max(cfg_.cp_slots, 1u);
+    tail_fw_shared_ = std::make_unique<TailProgram>(0, true, true, plain_->fd(), cur_key);
+    tail_fw_shared_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), cur_key);
+    for (uint32_t k = 0; k < max_slots_; k++)
+        prog_array_set(tail_fw_shared_in_->prog_array_fd(), k, tail_fw_shared_->fd());
+    uint32_t nfw = pool_;
     t0 = Clock::now();
     for (uint32_t k = 0; k < nfw; k++)
         tail_fw_pool_.push_back(std::make_unique<TailProgram>(k, false, true, plain_->fd(), cur_key));
     setup_json_.push_back({{"what", "load per-slot tail programs with the firewall"}, {"count", nfw}, {"ms", ms_since(t0)}});
     tail_fw_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), cur_key);
-    for (uint32_t k = 0; k < std::min(max_slots_, nfw); k++)
+    for (uint32_t k = 0; k < max_slots_; k++)
         prog_array_set(tail_fw_in_->prog_array_fd(), k, tail_fw_pool_[k]->fd());
 
     for (auto size : cfg_.sizes) {
@@ -272,6 +280,28 @@ void Bench::add_cases()
             bytes, tail_shared_in_.get(), tail_shared_in_->tailcall_fd());
         add("scaling", "tailcall_pass", "per-slot", "tail call to a distinct program per slot, then redirect", n,
             bytes, tail_slot_in_.get(), tail_slot_in_->tailcall_fd());
+        add("scaling", "egress_drop_rule", "shared", "one firewall egress program in every slot", n, bytes,
+            fw_shared_in_.get(), fw_shared_in_->redirect_fd());
+        cases_.back().policy_runs = [this] { return fw_shared_->runs(); };
+        add("scaling", "egress_drop_rule", "per-slot", "a distinct firewall egress program per slot", n, bytes,
+            fw_slot_in_.get(), fw_slot_in_->redirect_fd());
+        cases_.back().policy_runs = [this, n] {
+            uint64_t sum = 0;
+            for (uint32_t k = 0; k < n; k++)
+                sum += fw_pool_[k]->runs();
+            return sum;
+        };
+        add("scaling", "tailcall_drop_rule", "shared", "tail call to one firewall program shared by every slot", n,
+            bytes, tail_fw_shared_in_.get(), tail_fw_shared_in_->tailcall_fd());
+        cases_.back().policy_runs = [this] { return tail_fw_shared_->runs(); };
+        add("scaling", "tailcall_drop_rule", "per-slot", "tail call to a distinct firewall program per slot", n, bytes,
+            tail_fw_in_.get(), tail_fw_in_->tailcall_fd());
+        cases_.back().policy_runs = [this, n] {
+            uint64_t sum = 0;
+            for (uint32_t k = 0; k < n; k++)
+                sum += tail_fw_pool_[k]->runs();
+            return sum;
+        };
     }
 }
 
@@ -453,7 +483,7 @@ json Bench::run()
             warnings.push_back(c.section + "/" + c.name + ": the policy program saw " +
                                std::to_string(summarize(c.policy_ratio).median * 100) + "% of the frames");
     }
-    for (auto* in : {tail_shared_in_.get(), tail_slot_in_.get(), tail_fw_in_.get()})
+    for (auto* in : {tail_shared_in_.get(), tail_slot_in_.get(), tail_fw_shared_in_.get(), tail_fw_in_.get()})
         if (in->tail_missed())
             warnings.push_back("tail calls missed: " + std::to_string(in->tail_missed()));
     out["warnings"] = warnings;
@@ -471,7 +501,7 @@ json Bench::run()
                         "unpatched kernel the first frame's program runs for all of them (docs/NOTES.md): "
                         "per-slot figures then run fewer distinct programs than they name");
     notes.push_back("the do-nothing programs cannot count: their frames reaching the sinks is the check; "
-                    "the firewall programs count, see policy_runs_ratio");
+                    "the firewall programs count, see policy_runs_ratio (per-slot: summed over the slots)");
     out["notes"] = notes;
     return out;
 }
