@@ -49,6 +49,7 @@ struct Config {
     uint32_t veths = 64;
     uint32_t cp_slots = 1000;
     int cpu = -1;  // -1: the last online CPU
+    bool skb_path = true;
     std::string out, md, commit;
 };
 
@@ -116,6 +117,7 @@ struct DpCase {
     Ingress* ingress = nullptr;
     int prog_fd = -1;
     std::function<uint64_t()> policy_runs;  // frames the policy program saw, when it counts them
+    std::function<void()> prepare;          // before each run (skb path: pick the target)
     std::vector<double> policy_ratio;
     std::vector<double> ns, wall_ns, cpu_ns, delivered;  // ns: the kernel's own figure
 };
@@ -150,6 +152,7 @@ private:
     std::vector<std::unique_ptr<EgressFirewall>> fw_pool_;
     std::unique_ptr<TailProgram> tail_shared_, tail_fw_shared_;
     std::vector<std::unique_ptr<TailProgram>> tail_pool_, tail_fw_pool_;
+    std::unique_ptr<SkbPath> skb_;
     std::vector<DpCase> cases_;
     std::vector<testing::Frame> frames_;
     json setup_json_ = json::array();
@@ -227,6 +230,10 @@ void Bench::setup()
     for (uint32_t k = 0; k < max_slots_; k++)
         prog_array_set(tail_fw_in_->prog_array_fd(), k, tail_fw_pool_[k]->fd());
 
+    // skb path: target 0 plain, target 1 with the tc egress firewall.
+    if (cfg_.skb_path)
+        skb_ = std::make_unique<SkbPath>(targets_->dev(1).ifindex());
+
     for (auto size : cfg_.sizes) {
         if (size < 64 || size > 3000)
             throw std::invalid_argument("frame sizes must be 64..3000 bytes");
@@ -267,6 +274,16 @@ void Bench::add_cases()
             "tail call to per-target firewall program (same rules), then redirect", 1, bytes, tail_fw_in_.get(),
             tail_fw_in_->tailcall_fd());
         cases_.back().policy_runs = [this] { return tail_fw_pool_[0]->runs(); };
+        if (!skb_)
+            continue;
+        add("datapath", "skb_redirect", "none",
+            "skb path: XDP_PASS to the stack, tc ingress bpf_redirect to the veth, no egress program", 1, bytes,
+            nullptr, skb_->xdp_pass_fd());
+        cases_.back().prepare = [this] { skb_->redirect_to(targets_->dev(0).ifindex()); };
+        add("datapath", "skb_tc_drop_rule", "tc", "skb path + firewall as tc (clsact) egress program (same rules)", 1,
+            bytes, nullptr, skb_->xdp_pass_fd());
+        cases_.back().prepare = [this] { skb_->redirect_to(targets_->dev(1).ifindex()); };
+        cases_.back().policy_runs = [this] { return skb_->policy_runs(); };
     }
     uint32_t bytes = cfg_.sizes.front();
     for (auto n : cfg_.slot_counts) {
@@ -311,7 +328,10 @@ void Bench::sample(DpCase& c, uint32_t packets, bool record)
     for (size_t i = 0; i < cfg_.sizes.size(); i++)
         if (cfg_.sizes[i] == c.frame_bytes)
             frame = &frames_[i];
-    c.ingress->spread_over(c.slots);
+    if (c.ingress)
+        c.ingress->spread_over(c.slots);
+    if (c.prepare)
+        c.prepare();
     uint64_t before = targets_->received();
     uint64_t policy_before = c.policy_runs ? c.policy_runs() : 0;
     double cpu0 = thread_cpu_ns();
@@ -560,6 +580,8 @@ int main(int argc, char** argv)
     app.add_option("--slots", cfg.slot_counts, "slot counts for scaling (powers of two)");
     app.add_option("--veths", cfg.veths, "veth targets");
     app.add_option("--cp-slots", cfg.cp_slots, "slots for the control-plane figures");
+    bool no_skb = false;
+    app.add_flag("--no-skb", no_skb, "leave out the skb-path (tc) cases");
     app.add_option("--cpu", cfg.cpu, "CPU to pin to (default: the last online CPU)");
     app.add_option("--out", cfg.out, "write the JSON results here");
     app.add_option("--md", cfg.md, "write the Markdown table here (default: --out with .md)");
@@ -600,9 +622,10 @@ int main(int argc, char** argv)
         if (name == "--cp-slots") preset.cp_slots = cfg.cp_slots;
     }
     cfg = preset;
-    if (cfg.runs < 1 || cfg.packets < 64 || cfg.veths < 1 || cfg.cp_slots < 1 || cfg.sizes.empty() ||
+    cfg.skb_path = !no_skb;
+    if (cfg.runs < 1 || cfg.packets < 64 || cfg.veths < 2 || cfg.cp_slots < 1 || cfg.sizes.empty() ||
         cfg.slot_counts.empty()) {
-        std::cerr << "devmap-bench: runs, packets (>= 64), veths, cp-slots, sizes and slots must be positive\n";
+        std::cerr << "devmap-bench: runs, packets (>= 64), veths (>= 2), cp-slots, sizes and slots must be positive\n";
         return 2;
     }
     if (geteuid() != 0) {

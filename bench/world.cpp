@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include <cerrno>
@@ -114,6 +115,34 @@ int Ingress::redirect_fd() const { return bpf_program__fd(skel->progs.bench_redi
 int Ingress::tailcall_fd() const { return bpf_program__fd(skel->progs.bench_tailcall); }
 int Ingress::prog_array_fd() const { return bpf_map__fd(skel->maps.tail_progs); }
 int Ingress::cur_key_fd() const { return bpf_map__fd(skel->maps.cur_key); }
+
+namespace {
+void tc_attach(uint32_t ifindex, bpf_tc_attach_point point, int prog_fd)
+{
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = int(ifindex), .attach_point = point);
+    int err = bpf_tc_hook_create(&hook);
+    if (err && err != -EEXIST)
+        throw std::runtime_error(std::string("creating a clsact qdisc: ") + std::strerror(-err));
+    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
+    err = bpf_tc_attach(&hook, &opts);
+    if (err)
+        throw std::runtime_error(std::string("attaching a tc program: ") + std::strerror(-err));
+}
+}  // namespace
+
+SkbPath::SkbPath(uint32_t fw_ifindex) : skel(testing::open_load<bench_skb>())
+{
+    add_nonmatching_rules(bpf_map__fd(skel->maps.drop_rules));
+    uint32_t lo = if_nametoindex("lo");
+    if (!lo)
+        throw std::runtime_error("no loopback device in the bench namespace");
+    tc_attach(lo, BPF_TC_INGRESS, bpf_program__fd(skel->progs.skb_redirect));
+    tc_attach(fw_ifindex, BPF_TC_EGRESS, bpf_program__fd(skel->progs.skb_drop_rule));
+}
+
+int SkbPath::xdp_pass_fd() const { return bpf_program__fd(skel->progs.bench_xdp_pass); }
+
+uint64_t SkbPath::policy_runs() const { return testing::read_counters(bpf_map__fd(skel->maps.counters)).packets; }
 
 void prog_array_set(int prog_array_fd, uint32_t key, int prog_fd)
 {

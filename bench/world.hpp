@@ -11,6 +11,7 @@
 #include <devmap_egress/devmap_egress.hpp>
 
 #include "bench_ingress.skel.h"
+#include "bench_skb.skel.h"
 #include "bench_tail.skel.h"
 #include "egress_drop_rule.skel.h"
 #include "egress_pass.skel.h"
@@ -21,6 +22,7 @@
 
 namespace testing {
 TESTING_SKEL(bench_ingress)
+TESTING_SKEL(bench_skb)
 TESTING_SKEL(bench_tail)
 TESTING_SKEL(egress_drop_rule)
 TESTING_SKEL(egress_pass)
@@ -93,6 +95,17 @@ struct Ingress {
     int prog_array_fd() const;
     int cur_key_fd() const;
     uint64_t tail_missed() const { return skel->bss->tail_missed; }
+};
+
+// The skb-path equivalent: bench_xdp_pass hands live frames to the stack on
+// the loopback device, whose tc ingress program redirects them to a target's
+// egress; `fw_ifindex`'s tc (clsact) egress runs the drop rules.
+struct SkbPath {
+    Skel<bench_skb> skel;
+    explicit SkbPath(uint32_t fw_ifindex);
+    void redirect_to(uint32_t ifindex) { skel->bss->target_ifindex = ifindex; }
+    int xdp_pass_fd() const;
+    uint64_t policy_runs() const;  // frames the tc firewall saw
 };
 
 // PROG_ARRAY slot write of the tail-call alternative (not a devmap slot).

@@ -32,11 +32,10 @@ static __always_inline int drop_rule_match(void *rules, struct drop_rule *r)
 	return 1;
 }
 
-/* XDP_DROP or XDP_PASS for the frame; *truncated counts short frames. */
-static __always_inline int drop_rule_verdict(void *rules, struct xdp_md *ctx, __u64 *truncated)
+/* XDP_DROP or XDP_PASS for the frame in [data, data_end); *truncated counts
+ * short frames. The skb-path bench program maps the verdict to TC_ACT_*. */
+static __always_inline int drop_rule_verdict_data(void *rules, void *data, void *data_end, __u64 *truncated)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct drop_rule r = {};
 	struct flow f;
 
@@ -56,6 +55,11 @@ static __always_inline int drop_rule_verdict(void *rules, struct xdp_md *ctx, __
 	default:
 		return XDP_PASS;
 	}
+}
+
+static __always_inline int drop_rule_verdict(void *rules, struct xdp_md *ctx, __u64 *truncated)
+{
+	return drop_rule_verdict_data(rules, (void *)(long)ctx->data, (void *)(long)ctx->data_end, truncated);
 }
 
 #endif
