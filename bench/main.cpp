@@ -214,7 +214,7 @@ void Bench::setup()
     for (uint32_t k = 0; k < pool_; k++)
         tail_pool_.push_back(std::make_unique<TailProgram>(k, false, false, plain_->fd(), cur_key));
     setup_json_.push_back({{"what", "load per-slot tail programs (no policy)"}, {"count", pool_}, {"ms", ms_since(t0)}});
-    tail_slot_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), cur_key);
+    tail_slot_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), cur_key, false);
     for (uint32_t k = 0; k < max_slots_; k++)
         prog_array_set(tail_slot_in_->prog_array_fd(), k, tail_pool_[k]->fd());
     tail_fw_shared_ = std::make_unique<TailProgram>(0, true, true, plain_->fd(), cur_key);
@@ -226,7 +226,7 @@ void Bench::setup()
     for (uint32_t k = 0; k < nfw; k++)
         tail_fw_pool_.push_back(std::make_unique<TailProgram>(k, false, true, plain_->fd(), cur_key));
     setup_json_.push_back({{"what", "load per-slot tail programs with the firewall"}, {"count", nfw}, {"ms", ms_since(t0)}});
-    tail_fw_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), cur_key);
+    tail_fw_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), cur_key, false);
     for (uint32_t k = 0; k < max_slots_; k++)
         prog_array_set(tail_fw_in_->prog_array_fd(), k, tail_fw_pool_[k]->fd());
 

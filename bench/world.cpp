@@ -93,8 +93,10 @@ TailProgram::TailProgram(uint32_t slot_key, bool shared, bool firewall, int plai
     prog = dme::Fd::dup(bpf_program__fd(skel->progs.bench_tail));
 }
 
-Ingress::Ingress(uint32_t slots, int devmap_fd, int cur_key_fd) : skel(testing::open_only<bench_ingress>())
+Ingress::Ingress(uint32_t slots, int devmap_fd, int cur_key_fd, bool store_key)
+    : skel(testing::open_only<bench_ingress>())
 {
+    skel->rodata->store_key = store_key;
     check_libbpf(bpf_map__reuse_fd(skel->maps.tx_devmap, devmap_fd), "reusing the devmap");
     check_libbpf(bpf_map__set_max_entries(skel->maps.tail_progs, slots), "sizing tail_progs");
     if (cur_key_fd >= 0)

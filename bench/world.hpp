@@ -85,9 +85,11 @@ struct TailProgram {
 
 // A bench_ingress instance redirecting into `devmap_fd`, with its own
 // PROG_ARRAY of `slots` entries; cur_key is shared when `cur_key_fd` >= 0.
+// `store_key`: bench_tailcall leaves the slot key in cur_key for a shared
+// tail program (per-slot tail programs know theirs and skip the store).
 struct Ingress {
     Skel<bench_ingress> skel;
-    Ingress(uint32_t slots, int devmap_fd, int cur_key_fd);
+    Ingress(uint32_t slots, int devmap_fd, int cur_key_fd, bool store_key = true);
     void spread_over(uint32_t slots);  // power of two
     int drop_fd() const;
     int redirect_fd() const;
