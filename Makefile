@@ -1,6 +1,7 @@
 # devmap-egress: egress XDP programs in devmap and cpumap slots.
 # 'make' builds, 'make test' runs every test against the running kernel (root),
-# 'make deps' installs the Debian packages (run by the others when missing).
+# 'make bench' (QUICK=1: under a minute) measures the datapath and control
+# plane, 'make deps' installs the Debian packages (run by the others when missing).
 
 BUILD     ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -9,7 +10,7 @@ CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
               -DCMAKE_C_COMPILER_LAUNCHER=$(shell command -v ccache) \
               -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache)
 
-.PHONY: all deps build test test-unit test-kernel clean
+.PHONY: all deps build test test-unit test-kernel bench clean
 
 all: build
 
@@ -32,6 +33,17 @@ test-unit: build
 
 test-kernel: build bpffs
 	cd $(BUILD) && ctest --output-on-failure -L kernel
+
+# Benchmarks against the running kernel (root): writes
+# bench/results/<date>-<kernel>.json and .md, prints the Markdown tables.
+# Full run: a few minutes; QUICK=1: under a minute. See bench/README.md.
+RESULTS ?= bench/results
+BENCH_FLAGS ?=
+bench: build
+	@mkdir -p $(RESULTS)
+	$(BUILD)/bench/devmap-bench $(if $(QUICK),--quick) $(BENCH_FLAGS) \
+	  --commit "$$(git describe --always --dirty 2>/dev/null)" \
+	  --out $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-$$(uname -r).json
 
 # bpffs for the tools; the tests mount a private one of their own.
 .PHONY: bpffs

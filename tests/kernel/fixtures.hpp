@@ -15,45 +15,18 @@
 #include "frame_sink.skel.h"
 #include "xdp_redirect_slot.skel.h"
 #include "../support/netns.hpp"
+#include "../support/skel.hpp"
 #include "../support/traffic.hpp"
 #include "../support/veth.hpp"
+#include "../support/xdp.hpp"
 
 namespace testing {
 
-// unique_ptr for a bpftool skeleton: Skel<egress_count> s = open_load<egress_count>();
-template <class T>
-struct SkelOps;
-#define TESTING_SKEL(name)                                                        \
-    template <>                                                                   \
-    struct SkelOps<name> {                                                        \
-        static name* open_and_load() { return name##__open_and_load(); }          \
-        static void destroy(name* s) { name##__destroy(s); }                      \
-    };
 TESTING_SKEL(egress_count)
 TESTING_SKEL(egress_drop_rule)
 TESTING_SKEL(frame_sink)
 TESTING_SKEL(xdp_redirect_slot)
 TESTING_SKEL(cpumap_redirect_again)
-#undef TESTING_SKEL
-
-template <class T>
-struct SkelDeleter {
-    void operator()(T* s) const { SkelOps<T>::destroy(s); }
-};
-template <class T>
-using Skel = std::unique_ptr<T, SkelDeleter<T>>;
-
-template <class T>
-Skel<T> open_load()
-{
-    T* s = SkelOps<T>::open_and_load();
-    if (!s)
-        throw std::runtime_error("loading a test skeleton failed");
-    return Skel<T>(s);
-}
-
-// Attach an XDP program inside `ns`. No detach: the namespace takes it along.
-void attach_xdp_in(const Netns& ns, uint32_t ifindex, int prog_fd, uint32_t flags = XDP_FLAGS_DRV_MODE);
 
 // A veth whose far end lives in its own namespace with frame_sink attached:
 // frames sent on near() arrive there and are counted, then dropped.

@@ -15,7 +15,7 @@
 
 namespace testing {
 
-void run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t ingress_ifindex)
+uint32_t run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t ingress_ifindex)
 {
     xdp_md ctx{};
     ctx.data_end = frame.size();
@@ -29,6 +29,7 @@ void run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t i
     }
     if (bpf_prog_test_run_opts(prog_fd, &run))
         throw std::runtime_error(std::string("live-frame test run failed: ") + std::strerror(errno));
+    return run.duration;
 }
 
 void send_frames(const Netns& ns, uint32_t ifindex, const Frame& frame, uint32_t count)

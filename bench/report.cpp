@@ -1,0 +1,96 @@
+#include "report.hpp"
+
+#include <cstdio>
+#include <sstream>
+#include <string>
+
+namespace bench {
+
+namespace {
+using json = nlohmann::json;
+
+std::string fmt(const char* f, double v)
+{
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), f, v);
+    return buf;
+}
+
+// "12.3 [11.9–13.0]"
+std::string spread(const json& s, const char* f = "%.1f")
+{
+    return fmt(f, s.at("median").get<double>()) + " [" + fmt(f, s.at("min").get<double>()) + "–" +
+           fmt(f, s.at("max").get<double>()) + "]";
+}
+
+std::string ratio(const json& row)
+{
+    return row.contains("ratio_to_redirect") ? fmt("%.2f", row["ratio_to_redirect"].get<double>()) : "";
+}
+}  // namespace
+
+std::string markdown(const json& r)
+{
+    std::ostringstream o;
+    const json& env = r.at("environment");
+    const json& cfg = r.at("config");
+    o << "## devmap-bench " << env.value("date", "") << "\n\n"
+      << "Kernel " << env.value("kernel", "") << ", " << env.value("cpu_model", "") << ", "
+      << env.value("online_cpus", 0) << " CPUs online, pinned to CPU " << env.value("pinned_cpu", -1)
+      << "; load average at start " << env.value("loadavg_start", "") << ". Mode " << cfg.value("mode", "")
+      << ": each figure is the median [min–max] of " << cfg.value("runs", 0) << " interleaved runs of "
+      << cfg.value("packets_per_run", 0) << " live frames (batch " << cfg.value("batch_size", 0)
+      << "). ns/pkt is the kernel's own per-frame time (BPF_PROG_TEST_RUN duration, which leaves out time spent "
+         "rescheduled); CPU is the thread's CPU time per frame, wall the syscall's wall time per frame. Ratios are median ns/pkt over plain devmap "
+         "redirect's, same run, same frame size and slot count.\n\n";
+
+    o << "### Datapath, one target\n\n"
+      << "| case | frame B | ns/pkt | Mpps | × redirect | CPU ns/pkt | wall ns/pkt | delivered |\n"
+      << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& row : r.at("datapath"))
+        o << "| " << row.value("description", "") << " | " << row.value("frame_bytes", 0) << " | "
+          << spread(row.at("ns_per_pkt")) << " | " << fmt("%.2f", row.at("mpps").at("median").get<double>()) << " | "
+          << ratio(row) << " | " << fmt("%.0f", row.at("cpu_ns_per_pkt").at("median").get<double>()) << " | "
+          << fmt("%.0f", row.at("wall_ns_per_pkt").at("median").get<double>()) << " | "
+          << fmt("%.0f%%", row.value("delivered_ratio", 0.0) * 100) << " |\n";
+
+    o << "\n### Slot scaling (" << cfg.at("frame_bytes").at(0).get<int>() << "-byte frames, slot k → veth k mod "
+      << cfg.value("veths", 0) << ")\n\n"
+      << "| slots | veths | case | programs | ns/pkt | Mpps | × redirect |\n"
+      << "|---:|---:|---|---|---:|---:|---:|\n";
+    for (const auto& row : r.at("scaling"))
+        o << "| " << row.value("slots", 0) << " | " << row.value("veths", 0) << " | " << row.value("case", "")
+          << " | " << row.value("programs", "") << " | " << spread(row.at("ns_per_pkt")) << " | "
+          << fmt("%.2f", row.at("mpps").at("median").get<double>()) << " | " << ratio(row) << " |\n";
+
+    o << "\n### Control plane\n\n"
+      << "CPU time of the writing thread (stable on a loaded machine) and wall time.\n\n"
+      << "| operation | slots | CPU ms | µs/slot (CPU) | wall ms |\n"
+      << "|---|---:|---:|---:|---:|\n";
+    for (const auto& row : r.at("control_plane"))
+        o << "| " << row.value("case", "") << ": " << row.value("description", "") << " | " << row.value("slots", 0)
+          << " | " << spread(row.at("cpu_ms"), "%.2f") << " | "
+          << fmt("%.1f", row.at("cpu_ms").at("median").get<double>() * 1000.0 / row.value("slots", 1)) << " | "
+          << spread(row.at("total_ms"), "%.2f") << " |\n";
+
+    if (r.contains("setup")) {
+        o << "\nSetup (one run each):";
+        for (const auto& s : r["setup"])
+            o << " " << s.value("what", "") << " ×" << s.value("count", 0) << ": " << fmt("%.0f ms", s.value("ms", 0.0))
+              << ";";
+        o << "\n";
+    }
+    if (r.contains("notes") && !r["notes"].empty()) {
+        o << "\nNotes:\n";
+        for (const auto& n : r["notes"])
+            o << "- " << n.get<std::string>() << "\n";
+    }
+    if (r.contains("warnings") && !r["warnings"].empty()) {
+        o << "\n**Warnings:**\n";
+        for (const auto& w : r["warnings"])
+            o << "- " << w.get<std::string>() << "\n";
+    }
+    return o.str();
+}
+
+}  // namespace bench
