@@ -32,28 +32,29 @@ uint32_t run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32
     return run.duration;
 }
 
-void send_frames(const Netns& ns, uint32_t ifindex, const Frame& frame, uint32_t count)
+PacketSocket::PacketSocket(const Netns& ns)
 {
-    int fd;
-    {
-        NetnsScope in(ns);  // the socket belongs to the namespace it is made in
-        fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    }
-    if (fd < 0)
+    NetnsScope in(ns);  // the socket belongs to the namespace it is made in
+    fd_ = dme::Fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+    if (!fd_)
         throw std::runtime_error(std::string("AF_PACKET socket: ") + std::strerror(errno));
+}
+
+void PacketSocket::send(uint32_t ifindex, const Frame& frame, uint32_t count) const
+{
     sockaddr_ll to{};
     to.sll_family = AF_PACKET;
     to.sll_ifindex = int(ifindex);
     to.sll_halen = ETH_ALEN;
     std::memcpy(to.sll_addr, frame.data(), ETH_ALEN);
-    for (uint32_t i = 0; i < count; i++) {
-        if (sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0) {
-            int err = errno;
-            close(fd);
-            throw std::runtime_error(std::string("sendto: ") + std::strerror(err));
-        }
-    }
-    close(fd);
+    for (uint32_t i = 0; i < count; i++)
+        if (sendto(fd_.get(), frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) < 0)
+            throw std::runtime_error(std::string("sendto: ") + std::strerror(errno));
+}
+
+void send_frames(const Netns& ns, uint32_t ifindex, const Frame& frame, uint32_t count)
+{
+    PacketSocket(ns).send(ifindex, frame, count);
 }
 
 std::vector<Counters> read_counters_per_cpu(int map_fd)

@@ -19,7 +19,19 @@ namespace testing {
 // time per frame in ns (bpf_test_run_opts.duration); throws on error.
 uint32_t run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t ingress_ifindex = 0);
 
-// Send `count` copies of `frame` out of device `ifindex` of namespace `ns`.
+// An AF_PACKET socket made once in a namespace: entering a namespace costs an
+// RCU grace period, so senders of many bursts keep one of these.
+class PacketSocket {
+public:
+    explicit PacketSocket(const Netns& ns);
+    // Send `count` copies of `frame` out of device `ifindex` of the namespace.
+    void send(uint32_t ifindex, const Frame& frame, uint32_t count) const;
+
+private:
+    dme::Fd fd_;
+};
+
+// One-off: send `count` copies of `frame` out of `ifindex` of namespace `ns`.
 void send_frames(const Netns& ns, uint32_t ifindex, const Frame& frame, uint32_t count);
 
 // Per-CPU counters (bpf/maps.h) summed, and per CPU.

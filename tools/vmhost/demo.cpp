@@ -33,6 +33,7 @@
 #include "netns.hpp"
 #include "traffic.hpp"
 #include "veth.hpp"
+#include "xdp.hpp"
 #include "vm_host.hpp"
 
 using namespace vmhost;
@@ -47,23 +48,26 @@ constexpr uint16_t kAllowedPort = 8080, kDeniedPort = 9999, kSshPort = 22;
 const char* kReason[VM_REASONS] = {"pass", "malformed", "vlan", "dst-mac", "dst-ip",
                                    "src", "port", "fragment", "proto", "spoof"};
 
-struct Sink {  // frame_sink / frame_count_pass attached inside a namespace
-    frame_sink* skel = frame_sink__open_and_load();
-    Sink()
+// A counting XDP program attached inside a namespace; only its counter map's
+// fd is kept (the attachment holds the program), to spare fds at 1000 VMs.
+class Sink {
+public:
+    enum Kind { drop, pass };
+    void attach(const Netns& ns, uint32_t ifindex, Kind kind)
     {
+        std::unique_ptr<frame_sink, decltype(&frame_sink__destroy)> skel(frame_sink__open_and_load(),
+                                                                         frame_sink__destroy);
         if (!skel)
             throw std::runtime_error("loading frame_sink failed");
+        auto* prog = kind == drop ? skel->progs.frame_sink : skel->progs.frame_count_pass;
+        testing::attach_xdp_in(ns, ifindex, bpf_program__fd(prog));
+        counters_ = dme::Fd::dup(bpf_map__fd(skel->maps.counters));
     }
-    ~Sink() { frame_sink__destroy(skel); }
-    uint64_t packets() const { return testing::read_counters(bpf_map__fd(skel->maps.counters)).packets; }
-};
+    uint64_t packets() const { return testing::read_counters(counters_.get()).packets; }
 
-void attach_in(const Netns& ns, uint32_t ifindex, int prog_fd)
-{
-    NetnsScope in(ns);
-    if (int err = bpf_xdp_attach(int(ifindex), prog_fd, XDP_FLAGS_DRV_MODE, nullptr))
-        throw std::runtime_error(std::string("attaching XDP in a namespace: ") + strerror(-err));
-}
+private:
+    dme::Fd counters_;
+};
 
 Mac vm_mac(uint32_t i) { return Mac{{0x02, 0x00, 0x00, uint8_t(i >> 16), uint8_t(i >> 8), uint8_t(i)}}; }
 std::string vm_ip4(uint32_t i) { return fmt::format("10.{}.{}.{}", 1 + (i >> 16), (i >> 8) & 0xff, i & 0xff); }
@@ -92,7 +96,8 @@ struct VmNode {
     Netns ns = Netns::create();
     std::unique_ptr<VethPair> link;  // near: tap<i> (host), far: eth0 (VM)
     Sink delivered;                  // on the VM's eth0: what reached the VM
-    int app_socket = -1;             // UDP :8080 inside the VM, absorbs traffic
+    dme::Fd app_socket;              // UDP :8080 inside the VM, absorbs traffic
+    std::unique_ptr<testing::PacketSocket> wire;  // the VM's raw socket on eth0
 };
 
 // The counters the traffic below must produce, per VM (N VMs in all).
@@ -130,7 +135,8 @@ private:
     void build()
     {
         uplink_ = std::make_unique<VethPair>("nic0", "ext0", ext_ns_);
-        attach_in(ext_ns_, uplink_->far().ifindex, bpf_program__fd(ext_sink_.skel->progs.frame_sink));
+        ext_wire_ = std::make_unique<testing::PacketSocket>(ext_ns_);
+        ext_sink_.attach(ext_ns_, uplink_->far().ifindex, Sink::drop);
         {
             NetnsScope in(ext_ns_);
             ext_mac_ = netcfg::get_mac(uplink_->far().ifindex);
@@ -157,14 +163,15 @@ private:
             netcfg::set_mac(eth0, vm_mac(i));
             netcfg::add_address(eth0, vm_ip4(i) + "/8");
             // The VM's application: a UDP socket on the allowed port.
-            node->app_socket = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            node->app_socket = dme::Fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
             sockaddr_in a{};
             a.sin_family = AF_INET;
             a.sin_port = htons(kAllowedPort);
-            if (node->app_socket < 0 || bind(node->app_socket, reinterpret_cast<sockaddr*>(&a), sizeof(a)))
+            if (!node->app_socket || bind(node->app_socket.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)))
                 throw std::runtime_error("binding the VM's UDP socket failed");
         }
-        attach_in(node->ns, node->link->far().ifindex, bpf_program__fd(node->delivered.skel->progs.frame_count_pass));
+        node->wire = std::make_unique<testing::PacketSocket>(node->ns);
+        node->delivered.attach(node->ns, node->link->far().ifindex, Sink::pass);
         uint32_t tap_ifindex = node->link->near().ifindex;
         VmPolicy p;
         p.mac = vm_mac(i);
@@ -179,11 +186,7 @@ private:
         vms_.emplace(i, std::move(node));
     }
 
-    void from_ext(uint32_t i, const Frame& f, uint32_t count)
-    {
-        testing::send_frames(ext_ns_, uplink_->far().ifindex, f, count);
-        (void)i;
-    }
+    void from_ext(const Frame& f, uint32_t count) { ext_wire_->send(uplink_->far().ifindex, f, count); }
 
     void send_all()
     {
@@ -192,31 +195,31 @@ private:
         for (auto& [i, vm] : vms_) {
             Mac mac = vm_mac(i);
             auto dst = tm(mac), src = tm(ext_mac_);
-            from_ext(i, testing::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 20);
-            from_ext(i, testing::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kDeniedPort, 18, dst, src), 10);
-            from_ext(i, testing::udp4_frame(stranger4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 10);
+            from_ext(testing::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 20);
+            from_ext(testing::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kDeniedPort, 18, dst, src), 10);
+            from_ext(testing::udp4_frame(stranger4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 10);
             auto d6 = ip6(vm_ip6(i));
-            from_ext(i, testing::udp6_frame(ext6.data(), d6.data(), 5000, kAllowedPort, 18, dst, src), 10);
+            from_ext(testing::udp6_frame(ext6.data(), d6.data(), 5000, kAllowedPort, 18, dst, src), 10);
             uint32_t other = i % n_ + 1;
-            from_ext(i, testing::udp4_frame(ext4, ip4(vm_ip4(other)), 5000, kAllowedPort, 18, dst, src), 5);
+            from_ext(testing::udp4_frame(ext4, ip4(vm_ip4(other)), 5000, kAllowedPort, 18, dst, src), 5);
             // Broadcast: every VM's slot gets a clone; only the owner passes it.
-            from_ext(i, arp_request(ext_mac_, ext4, ip4(vm_ip4(i))), 1);
+            from_ext(arp_request(ext_mac_, ext4, ip4(vm_ip4(i))), 1);
         }
         for (auto& [i, vm] : vms_) {
             uint32_t next = i % n_ + 1;
             auto me = tm(vm_mac(i));
             uint32_t my4 = ip4(vm_ip4(i));
-            const Netns& ns = vm->ns;
             uint32_t eth0 = vm->link->far().ifindex;
+            auto send = [&](const Frame& f, uint32_t count) { vm->wire->send(eth0, f, count); };
             // To the outside world, legit and spoofed.
-            testing::send_frames(ns, eth0, testing::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 10);
-            testing::send_frames(ns, eth0, testing::udp4_frame(ip4("10.200.0.1"), ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 5);
-            testing::send_frames(ns, eth0, testing::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), tm(vm_mac(next + 7777))), 5);
+            send(testing::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 10);
+            send(testing::udp4_frame(ip4("10.200.0.1"), ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 5);
+            send(testing::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), tm(vm_mac(next + 7777))), 5);
             // To the next VM on this host: allowed port, then a denied one.
             if (next != i) {
                 auto to = tm(vm_mac(next));
-                testing::send_frames(ns, eth0, testing::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kAllowedPort, 18, to, me), 10);
-                testing::send_frames(ns, eth0, testing::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kSshPort, 18, to, me), 5);
+                send(testing::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kAllowedPort, 18, to, me), 10);
+                send(testing::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kSshPort, 18, to, me), 5);
             }
         }
         // From the host stack itself: the tc program on each tap decides.
@@ -319,7 +322,7 @@ private:
     {
         uint32_t victim = n_;
         Vm* vm = host_->vm(victim);
-        VmObjects objs = vm->objects();
+        VmObjects objs = vm->objects();  // ids only: the kernel's to free
         fmt::print("\nterminating VM {}: deleting {} (slot {}, {} programs, {} maps)\n", victim, vm->tap().name(),
                    victim, objs.prog_ids.size(), objs.map_ids.size());
         vms_.at(victim)->link->remove();
@@ -348,7 +351,7 @@ private:
         for (auto& [i, node] : vms_) {
             before += node->delivered.packets();
             auto f = testing::udp4_frame(ip4("198.51.100.7"), ip4(vm_ip4(i)), 5000, kAllowedPort, 18, tm(vm_mac(i)), tm(ext_mac_));
-            from_ext(i, f, 5);
+            from_ext(f, 5);
         }
         uint64_t want = before + 5 * vms_.size();
         testing::eventually([&] {
@@ -364,6 +367,7 @@ private:
     uint32_t n_;
     Netns ext_ns_ = Netns::create();
     std::unique_ptr<VethPair> uplink_;
+    std::unique_ptr<testing::PacketSocket> ext_wire_;
     Sink ext_sink_;
     Mac ext_mac_;
     uint64_t ext_seen_ = 0;

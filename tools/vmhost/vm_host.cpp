@@ -98,65 +98,72 @@ Vm* VmHost::vm(uint32_t port)
 Vm::Vm(VmHost& host, uint32_t port, dme::Interface tap, VmPolicy policy, dme::XdpMode mode)
     : port_(port), tap_(std::move(tap)), policy_(std::move(policy))
 {
-    skel_ = vm_firewall__open();
-    if (!skel_)
+    std::unique_ptr<vm_firewall, decltype(&vm_firewall__destroy)> skel(vm_firewall__open(), vm_firewall__destroy);
+    if (!skel)
         dme::fail(errno, "opening the VM firewall object failed");
     // The guard redirects through the host's maps, not copies of its own.
-    if (bpf_map__reuse_fd(skel_->maps.tx_ports, host.tx_ports_fd()) ||
-        bpf_map__reuse_fd(skel_->maps.mac_to_port, host.mac_to_port_fd()))
+    if (bpf_map__reuse_fd(skel->maps.tx_ports, host.tx_ports_fd()) ||
+        bpf_map__reuse_fd(skel->maps.mac_to_port, host.mac_to_port_fd()))
         dme::fail(errno, "sharing the host's port maps with the VM firewall failed");
-    skel_->rodata->uplink_port = VmHost::kUplinkPort;
-    if (int err = vm_firewall__load(skel_))
+    skel->rodata->uplink_port = VmHost::kUplinkPort;
+    if (int err = vm_firewall__load(skel.get()))
         dme::fail(-err, std::string("loading the VM firewall failed: ") + std::strerror(-err));
-    write_policy();
+    write_policy(skel.get());
 
     dme::DevmapEgress::SetOptions opts;
     opts.skip_xmit_check = mode == dme::XdpMode::generic;
-    host.ports().set(port_, tap_, dme::EgressProgram::from(skel_->progs.vm_fw_xdp), opts);
-    attach_tc();
+    host.ports().set(port_, tap_, dme::EgressProgram::from(skel->progs.vm_fw_xdp), opts);
+    attach_tc(skel.get());
     guard_ = std::make_unique<dme::XdpAttachment>(
-        dme::XdpAttachment::attach(tap_, dme::IngressProgram::from(skel_->progs.vm_guard), mode));
+        dme::XdpAttachment::attach(tap_, dme::IngressProgram::from(skel->progs.vm_guard), mode));
+
+    for (auto* p : {skel->progs.vm_fw_xdp, skel->progs.vm_fw_tc, skel->progs.vm_guard}) {
+        bpf_prog_info info{};
+        uint32_t len = sizeof(info);
+        if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+            objects_.prog_ids.push_back(info.id);
+    }
+    for (auto* m : {skel->maps.vm_identity, skel->maps.vm_addrs, skel->maps.allow_src4, skel->maps.allow_src6,
+                    skel->maps.allow_ports, skel->maps.verdicts})
+        objects_.map_ids.push_back(map_id(m));
+    verdicts_ = dme::Fd::dup(bpf_map__fd(skel->maps.verdicts));
 }
 
-Vm::~Vm()
-{
-    guard_.reset();
-    vm_firewall__destroy(skel_);
-}
+Vm::~Vm() { guard_.reset(); }
 
-void Vm::write_policy()
+void Vm::write_policy(const vm_firewall* skel)
 {
     uint32_t zero = 0;
     vm_identity id{};
     std::memcpy(id.mac, policy_.mac.b.data(), 6);
     std::memcpy(id.host_mac, policy_.host_mac.b.data(), 6);
-    check_map(bpf_map_update_elem(bpf_map__fd(skel_->maps.vm_identity), &zero, &id, BPF_ANY), "vm_identity");
+    check_map(bpf_map_update_elem(bpf_map__fd(skel->maps.vm_identity), &zero, &id, BPF_ANY), "vm_identity");
     uint8_t one = 1;
     for (const auto& a : policy_.addrs) {
         vm_addr k{};
         k.family = uint32_t(a.family);
         std::memcpy(k.addr, a.bytes.data(), 16);
-        check_map(bpf_map_update_elem(bpf_map__fd(skel_->maps.vm_addrs), &k, &one, BPF_ANY), "vm_addrs");
+        check_map(bpf_map_update_elem(bpf_map__fd(skel->maps.vm_addrs), &k, &one, BPF_ANY), "vm_addrs");
     }
     for (const auto& p : policy_.allow_src) {
         if (p.addr.family == 4) {
             vm_prefix4 k{p.len, 0};
             std::memcpy(&k.addr, p.addr.bytes.data(), 4);
-            check_map(bpf_map_update_elem(bpf_map__fd(skel_->maps.allow_src4), &k, &one, BPF_ANY), "allow_src4");
+            check_map(bpf_map_update_elem(bpf_map__fd(skel->maps.allow_src4), &k, &one, BPF_ANY), "allow_src4");
         } else {
             vm_prefix6 k{};
             k.prefixlen = p.len;
             std::memcpy(k.addr, p.addr.bytes.data(), 16);
-            check_map(bpf_map_update_elem(bpf_map__fd(skel_->maps.allow_src6), &k, &one, BPF_ANY), "allow_src6");
+            check_map(bpf_map_update_elem(bpf_map__fd(skel->maps.allow_src6), &k, &one, BPF_ANY), "allow_src6");
         }
     }
     for (const auto& r : policy_.allow_ports) {
         vm_port k{r.proto, 0, r.port};
-        check_map(bpf_map_update_elem(bpf_map__fd(skel_->maps.allow_ports), &k, &one, BPF_ANY), "allow_ports");
+        check_map(bpf_map_update_elem(bpf_map__fd(skel->maps.allow_ports), &k, &one, BPF_ANY), "allow_ports");
     }
 }
 
-void Vm::attach_tc()
+void Vm::attach_tc(const vm_firewall* skel)
 {
     // clsact egress: present on every kernel this project supports; the filter
     // and the qdisc go away with the tap.
@@ -164,7 +171,7 @@ void Vm::attach_tc()
     int err = bpf_tc_hook_create(&hook);
     if (err && err != -EEXIST)
         dme::fail(-err, "creating the clsact qdisc on " + tap_.name() + " failed: " + std::strerror(-err));
-    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(skel_->progs.vm_fw_tc));
+    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(skel->progs.vm_fw_tc));
     err = bpf_tc_attach(&hook, &opts);
     if (err)
         dme::fail(-err, "attaching the tc egress firewall to " + tap_.name() + " failed: " + std::strerror(-err));
@@ -177,27 +184,12 @@ ReasonCounts Vm::counts(vm_path path) const
     ReasonCounts out{};
     for (uint32_t r = 0; r < VM_REASONS; r++) {
         uint32_t key = uint32_t(path) * VM_REASONS + r;
-        if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.verdicts), &key, per_cpu.data()))
+        if (bpf_map_lookup_elem(verdicts_.get(), &key, per_cpu.data()))
             dme::fail(errno, "reading the verdict counters failed");
         for (const auto& c : per_cpu)
             out[r] += c.packets;
     }
     return out;
-}
-
-VmObjects Vm::objects() const
-{
-    VmObjects o;
-    for (auto* p : {skel_->progs.vm_fw_xdp, skel_->progs.vm_fw_tc, skel_->progs.vm_guard}) {
-        bpf_prog_info info{};
-        uint32_t len = sizeof(info);
-        if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
-            o.prog_ids.push_back(info.id);
-    }
-    for (auto* m : {skel_->maps.vm_identity, skel_->maps.vm_addrs, skel_->maps.allow_src4, skel_->maps.allow_src6,
-                    skel_->maps.allow_ports, skel_->maps.verdicts})
-        o.map_ids.push_back(map_id(m));
-    return o;
 }
 
 }  // namespace vmhost

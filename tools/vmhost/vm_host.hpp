@@ -40,18 +40,21 @@ public:
     const dme::Interface& tap() const noexcept { return tap_; }
     const VmPolicy& policy() const noexcept { return policy_; }
     ReasonCounts counts(vm_path path) const;
-    VmObjects objects() const;
+    const VmObjects& objects() const noexcept { return objects_; }
 
 private:
     friend class VmHost;
     Vm(class VmHost& host, uint32_t port, dme::Interface tap, VmPolicy policy, dme::XdpMode mode);
-    void write_policy();
-    void attach_tc();
+    void write_policy(const vm_firewall* skel);
+    void attach_tc(const vm_firewall* skel);
 
     uint32_t port_;
     dme::Interface tap_;
     VmPolicy policy_;
-    vm_firewall* skel_ = nullptr;
+    VmObjects objects_;
+    // Only what the control plane reads later: the kernel holds the rest
+    // (slot, tc filter, XDP attachment), so a thousand VMs cost few fds here.
+    dme::Fd verdicts_;
     std::unique_ptr<dme::XdpAttachment> guard_;
 };
 
