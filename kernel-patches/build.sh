@@ -12,6 +12,7 @@
 #               kmemleak), separate build tree
 #   JOBS        make -j (default: nproc)
 #   FORCE=1     run make even when the build stamp says nothing changed
+#   CONFIG_ONLY=1  stop after unpacking and configuring
 #
 # Prints the path of the bzImage on the last line of stdout.
 set -euo pipefail
@@ -124,6 +125,11 @@ if [ "$(cat "$OUT/.stamp-cfg" 2>/dev/null)" != "$cfg_hash" ] || [ ! -f "$OUT/.co
 	echo "$cfg_hash" > "$OUT/.stamp-cfg"
 	rm -f "$OUT/.stamp-build"
 	log "configured in $(( $(date +%s) - t0 )) s"
+fi
+
+if [ "${CONFIG_ONLY:-0}" = 1 ]; then
+	echo "$OUT/.config"
+	exit 0
 fi
 
 # --- build --------------------------------------------------------------
