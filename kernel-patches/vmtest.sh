@@ -106,10 +106,10 @@ quiet=quiet
 append="root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro"
 append+=" init=$WORK/init console=ttyS0 panic=-1 oops=panic sysrq_always_enabled $quiet"
 
-qemu() { # $1: accel args, $2: console log
+qemu() { # $1: accel args, $2: console log; run in a subshell (&): exec keeps one pid
 	local accel=$1 log=$2
 	# shellcheck disable=SC2086
-	qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
+	exec qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
 		$accel -smp "$SMP" -m "$MEM" \
 		-kernel "$KERNEL" -append "$append" \
 		-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
