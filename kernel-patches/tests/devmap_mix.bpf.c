@@ -34,7 +34,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP);
-	__uint(max_entries, 4);
+	__uint(max_entries, 5);
 	__type(key, __u32);
 	__type(value, struct bpf_devmap_val);
 } tx_slots SEC(".maps");
@@ -50,6 +50,7 @@ struct {
  * 1: alternate bpf_redirect(tx_ifindex) / slot 2
  * 2: tag the frame with its ingress_ifindex, redirect to cpumap entry 0,
  *    whose program redirects it to slot 3
+ * 3: everything to slot 4 (program passes the first 16 of every 64 frames)
  */
 __u32 mode;
 __u32 tx_ifindex;
@@ -83,6 +84,8 @@ int xdp_mix(struct xdp_md *ctx)
 	}
 	if (mode == 0)
 		return bpf_redirect_map(&tx_slots, i & 1, 0);
+	if (mode == 3)
+		return bpf_redirect_map(&tx_slots, 4, 0);
 	if (i & 1)
 		return bpf_redirect_map(&tx_slots, 2, 0);
 	return bpf_redirect(tx_ifindex, 0);
@@ -125,6 +128,19 @@ int egress_rxcheck(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	count(*tag == ctx->ingress_ifindex ? CNT_RX_OK : CNT_RX_WRONG);
 	return XDP_PASS;
+}
+
+__u64 first16_runs;
+
+/* With live frames in batches of 64, the first bulk (16 frames) of each batch
+ * is transmitted without XDP_XMIT_FLUSH, and the remaining bulks are dropped.
+ */
+SEC("xdp/devmap")
+int egress_first16(struct xdp_md *ctx)
+{
+	__u64 n = first16_runs++;
+
+	return (n % 64) < 16 ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp")
