@@ -5,8 +5,10 @@
 #
 # The guest's root is the host's root, shared read-only over 9p, so the
 # command can be any host binary (the cwd is kept). /tmp, /run and /var/tmp
-# are tmpfs in the guest; a host temp dir is shared read-write at
-# /run/scratch. The script exits with the command's exit code.
+# are tmpfs in the guest (so host files under /tmp are not visible there);
+# a host temp dir is shared read-write at /run/scratch. The script exits with
+# the command's exit code, or 124 on timeout, 125 on a guest panic, 126 when
+# the guest gave no result.
 #
 # Options:
 #   -k BZIMAGE   kernel to boot (default: the one build.sh builds for -f)
