@@ -1,0 +1,152 @@
+#!/bin/bash
+# Build a guest kernel for the devmap-egress tests.
+#
+#   kernel-patches/build.sh [patched|stock]
+#
+# patched (default): Debian linux-source-6.12 + kernel-patches/*.patch (0000-* skipped)
+# stock:             the same source, no patches
+#
+# Environment:
+#   KBUILD_DIR  where sources and build trees go (default: <repo>/kbuild)
+#   KDEBUG=1    debug flavour: adds config-debug.fragment (KASAN, lockdep,
+#               kmemleak), separate build tree
+#   JOBS        make -j (default: nproc)
+#   FORCE=1     run make even when the build stamp says nothing changed
+#   CONFIG_ONLY=1  stop after unpacking and configuring
+#
+# Prints the path of the bzImage on the last line of stdout.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+KBUILD_DIR=${KBUILD_DIR:-$REPO/kbuild}
+FLAVOUR=${1:-${FLAVOUR:-patched}}
+KDEBUG=${KDEBUG:-0}
+JOBS=${JOBS:-$(nproc)}
+FORCE=${FORCE:-0}
+TARBALL=/usr/src/linux-source-6.12.tar.xz
+TOPDIR=linux-source-6.12
+
+case $FLAVOUR in patched|stock) ;; *) echo "build.sh: flavour must be patched or stock" >&2; exit 2;; esac
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# --- dependencies (idempotent) -----------------------------------------
+need=()
+for p in linux-source-6.12 bc bison flex libelf-dev libssl-dev dwarves cpio ccache \
+	 gcc make patch xz-utils python3; do
+	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	log "installing ${need[*]}"
+	[ "$(id -u)" = 0 ] || { echo "build.sh: need root to apt-get install ${need[*]}" >&2; exit 1; }
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+fi
+want_ver=$(sed -n 's/^version: //p' "$HERE/BASE")
+have_ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+[ "$have_ver" = "$want_ver" ] || log "WARNING: linux-source-6.12 is $have_ver, BASE says $want_ver"
+
+# --- the series ---------------------------------------------------------
+patches=()
+if [ "$FLAVOUR" = patched ]; then
+	for p in "$HERE"/*.patch; do
+		[ -e "$p" ] || continue
+		case $(basename "$p") in 0000-*) continue;; esac
+		patches+=("$p")
+	done
+fi
+fragments=("$HERE/config.fragment")
+suffix=$FLAVOUR
+if [ "$KDEBUG" = 1 ]; then
+	fragments+=("$HERE/config-debug.fragment")
+	suffix=$FLAVOUR-debug
+fi
+
+SRC=$KBUILD_DIR/src-$FLAVOUR
+OUT=$KBUILD_DIR/out-$suffix
+mkdir -p "$KBUILD_DIR" "$OUT"
+
+src_hash=$( { echo "$have_ver"; stat -c '%s %Y' "$TARBALL";
+	      for p in "${patches[@]}"; do basename "$p"; cat "$p"; done; } | sha256sum | cut -c1-16)
+cfg_hash=$( { echo "$src_hash"; cat "${fragments[@]}"; } | sha256sum | cut -c1-16)
+
+# --- unpack + patch (only when the series changed) ----------------------
+if [ "$(cat "$SRC/.stamp-src" 2>/dev/null)" != "$src_hash" ]; then
+	t0=$(date +%s)
+	old_files=()
+	[ -f "$SRC/.patched-files" ] && mapfile -t old_files < "$SRC/.patched-files"
+	log "unpacking $TARBALL into $SRC"
+	rm -rf "$SRC" "$SRC.tmp"
+	mkdir -p "$SRC.tmp"
+	tar -C "$SRC.tmp" -xf "$TARBALL"
+	mv "$SRC.tmp/$TOPDIR" "$SRC"
+	rmdir "$SRC.tmp"
+	: > "$SRC/.patched-files"
+	for p in "${patches[@]}"; do
+		log "applying $(basename "$p")"
+		patch -d "$SRC" -p1 --batch --forward --quiet < "$p"
+		sed -n 's|^+++ b/||p' "$p" >> "$SRC/.patched-files"
+	done
+	# Files the previous series had touched are back to the tarball's old
+	# mtime: make them newer than their objects so kbuild rebuilds them.
+	for f in "${old_files[@]}"; do
+		[ -e "$SRC/$f" ] && touch "$SRC/$f"
+	done
+	echo "$src_hash" > "$SRC/.stamp-src"
+	log "source ready (${#patches[@]} patches) in $(( $(date +%s) - t0 )) s"
+fi
+
+# --- configure (only when source or fragments changed) ------------------
+check_config() {
+	local frag k v bad=0
+	for frag in "${fragments[@]}"; do
+		while IFS='=' read -r k v; do
+			if [ "$v" = n ]; then
+				grep -q "^$k=" "$OUT/.config" && { log "CONFIG NOT APPLIED: $k=n (have $(grep "^$k=" "$OUT/.config"))"; bad=1; }
+			elif ! grep -qx "$k=$v" "$OUT/.config"; then
+				log "CONFIG NOT APPLIED: $k=$v (have: $(grep "^$k=" "$OUT/.config" || echo unset))"
+				bad=1
+			fi
+		done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$frag")
+	done
+	[ $bad = 0 ] && log "all requested config options are set"
+	return 0
+}
+
+MAKE=(make -C "$SRC" O="$OUT" ARCH=x86_64 CC="ccache gcc" HOSTCC=gcc -j"$JOBS")
+if [ "$(cat "$OUT/.stamp-cfg" 2>/dev/null)" != "$cfg_hash" ] || [ ! -f "$OUT/.config" ]; then
+	t0=$(date +%s)
+	log "configuring $OUT (tinyconfig + ${fragments[*]##*/})"
+	"${MAKE[@]}" -s tinyconfig >/dev/null
+	"$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" "$OUT/.config" "${fragments[@]}" >/dev/null
+	"${MAKE[@]}" -s olddefconfig >/dev/null
+	check_config
+	echo "$cfg_hash" > "$OUT/.stamp-cfg"
+	rm -f "$OUT/.stamp-build"
+	log "configured in $(( $(date +%s) - t0 )) s"
+fi
+
+if [ "${CONFIG_ONLY:-0}" = 1 ]; then
+	echo "$OUT/.config"
+	exit 0
+fi
+
+# --- build --------------------------------------------------------------
+BZ=$OUT/arch/x86/boot/bzImage
+if [ "$FORCE" = 1 ] || [ ! -f "$BZ" ] || [ "$(cat "$OUT/.stamp-build" 2>/dev/null)" != "$cfg_hash" ]; then
+	t0=$(date +%s)
+	log "building bzImage in $OUT with -j$JOBS (log: $OUT/build.log)"
+	rm -f "$OUT/.stamp-build"
+	set +e
+	"${MAKE[@]}" bzImage 2>&1 | tee "$OUT/build.log" |
+		grep --line-buffered -E '^  (CC|LD|AR|BTF|BTFIDS|OBJCOPY)|Kernel:|[Ee]rror|warning:' >&2
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" = 0 ] || { echo "build.sh: make failed, see $OUT/build.log" >&2; tail -30 "$OUT/build.log" >&2; exit 1; }
+	echo "$cfg_hash" > "$OUT/.stamp-build"
+	log "built in $(( $(date +%s) - t0 )) s"
+else
+	log "up to date: $BZ"
+fi
+echo "$BZ"

@@ -1,0 +1,82 @@
+#!/bin/bash
+# Build a cut-down test_progs that holds only the tests named on the command
+# line (default: xdp_devmap_egress_mix), from the patched tree's selftests,
+# with the in-tree libbpf and test_progs framework. The full test_progs needs
+# a kernel built with the selftests' config, modules and ~45 min here; the
+# tests this series adds only need linux/bpf.h, so this takes about a minute.
+#
+#   kernel-patches/selftest.sh [test ...]
+#   kernel-patches/vmtest.sh -f stock -- $KBUILD_DIR/selftest/test_progs -t xdp_devmap_egress_mix
+#
+# Prints the path of test_progs on the last line of stdout.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+KBUILD_DIR=${KBUILD_DIR:-$REPO/kbuild}
+JOBS=${JOBS:-$(nproc)}
+CLANG=${CLANG:-clang-19}
+TESTS=("$@")
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(xdp_devmap_egress_mix)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+need=()
+for p in clang-19 llvm-19 bpftool libelf-dev zlib1g-dev gcc make pkg-config; do
+	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+fi
+
+# The selftests come with the series: make sure the patched tree is unpacked.
+CONFIG_ONLY=1 "$HERE/build.sh" patched >/dev/null
+SRC=$KBUILD_DIR/src-patched
+ST=$SRC/tools/testing/selftests/bpf
+OUT=$KBUILD_DIR/selftest
+mkdir -p "$OUT/obj/prog_tests" "$OUT/libbpf"
+
+t0=$(date +%s)
+log "libbpf (in-tree) -> $OUT/libbpf"
+make -s -C "$SRC/tools/lib/bpf" -j"$JOBS" OUTPUT="$OUT/libbpf/" \
+	DESTDIR="$OUT" prefix= CC="ccache gcc" "$OUT/libbpf/libbpf.a" install_headers >&2
+INC=$OUT/include	# bpf/*.h, bpf_helper_defs.h
+
+SYS_INC=$("$CLANG" -v -E - </dev/null 2>&1 |
+	  sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS=(-g -Wall -Werror -D__TARGET_ARCH_x86 -I"$INC" -I"$ST" -I"$SRC/tools/include/uapi"
+	    -Wno-compare-distinct-pointer-types $SYS_INC)
+CFLAGS=(-g -O0 -rdynamic -Wall -Werror -fno-omit-frame-pointer -I"$OUT/obj" -I"$ST" -I"$INC"
+	-I"$SRC/tools/lib" -I"$SRC/tools/include" -I"$SRC/tools/arch/x86/include" -I"$SRC/tools/include/uapi")
+
+: > "$OUT/obj/tests.h.new"
+echo '/* Generated header, do not edit */' >> "$OUT/obj/tests.h.new"
+for t in "${TESTS[@]}"; do
+	prog=$ST/progs/$t.c
+	log "BPF $t"
+	"$CLANG" "${BPF_CFLAGS[@]}" -O2 --target=bpf -mcpu=v3 -c "$prog" -o "$OUT/obj/$t.bpf.o"
+	bpftool gen skeleton "$OUT/obj/$t.bpf.o" name "$t" > "$OUT/obj/$t.skel.h"
+	sed -n -E 's/^void (serial_)?test_([a-zA-Z0-9_]+)\((void)?\).*/DEFINE_TEST(\2)/p' \
+		"$ST/prog_tests/$t.c" >> "$OUT/obj/tests.h.new"
+done
+mv "$OUT/obj/tests.h.new" "$OUT/obj/prog_tests/tests.h"
+
+objs=()
+for c in test_progs cgroup_helpers trace_helpers network_helpers testing_helpers btf_helpers \
+	 cap_helpers unpriv_helpers netlink_helpers jit_disasm_helpers test_loader xsk disasm \
+	 disasm_helpers json_writer; do
+	src=$ST/$c.c
+	[ -f "$src" ] || src=$SRC/kernel/bpf/$c.c	# disasm.c is a link in a git tree
+	objs+=("$OUT/obj/$c.o")
+	echo "ccache gcc ${CFLAGS[*]} -c $src -o $OUT/obj/$c.o"
+done > "$OUT/obj/cmds"
+for t in "${TESTS[@]}"; do
+	objs+=("$OUT/obj/$t.test.o")
+	echo "ccache gcc ${CFLAGS[*]} -c $ST/prog_tests/$t.c -o $OUT/obj/$t.test.o"
+done >> "$OUT/obj/cmds"
+log "test_progs framework + ${TESTS[*]}"
+xargs -P "$JOBS" -I{} sh -c {} < "$OUT/obj/cmds"
+gcc -rdynamic -o "$OUT/test_progs" "${objs[@]}" "$OUT/libbpf/libbpf.a" -lelf -lz -lrt -lpthread
+log "built in $(( $(date +%s) - t0 )) s"
+echo "$OUT/test_progs"

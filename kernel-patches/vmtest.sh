@@ -1,0 +1,195 @@
+#!/bin/bash
+# Boot a kernel built by build.sh in QEMU and run one command inside it.
+#
+#   kernel-patches/vmtest.sh [options] -- command [args...]
+#
+# The guest's root is the host's root, shared read-only over 9p, so the
+# command can be any host binary (the cwd is kept). /tmp, /run and /var/tmp
+# are tmpfs in the guest (so host files under /tmp are not visible there);
+# a host temp dir is shared read-write at /run/scratch. The script exits with
+# the command's exit code, or 124 on timeout, 125 on a guest panic, 126 when
+# the guest gave no result.
+#
+# Options:
+#   -k BZIMAGE   kernel to boot (default: the one build.sh builds for -f)
+#   -f FLAVOUR   patched (default) or stock; KDEBUG=1 picks the debug tree
+#   -t SECONDS   give up after this long (default 600)
+#   -l FILE      also keep the serial console log in FILE
+#   -v           show the kernel's boot messages (default: quiet)
+# Environment: KBUILD_DIR (as build.sh), ACCEL=tcg (default) | kvm | auto
+#   (auto: boot once with KVM and a trivial command, fall back to TCG),
+#   SMP (2), MEM (2G).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+KBUILD_DIR=${KBUILD_DIR:-$REPO/kbuild}
+FLAVOUR=patched
+KERNEL=
+TIMEOUT=600
+KEEPLOG=
+VERBOSE=0
+ACCEL=${ACCEL:-tcg}
+SMP=${SMP:-2}
+MEM=${MEM:-2G}
+
+usage() { sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+while getopts "k:f:t:l:vh" o; do
+	case $o in
+	k) KERNEL=$OPTARG;; f) FLAVOUR=$OPTARG;; t) TIMEOUT=$OPTARG;;
+	l) KEEPLOG=$OPTARG;; v) VERBOSE=1;; *) usage;;
+	esac
+done
+shift $((OPTIND - 1))
+[ "${1:-}" = -- ] && shift
+[ $# -gt 0 ] || usage
+if [ -z "$KERNEL" ]; then
+	suffix=$FLAVOUR
+	[ "${KDEBUG:-0}" = 1 ] && suffix=$FLAVOUR-debug
+	KERNEL=$KBUILD_DIR/out-$suffix/arch/x86/boot/bzImage
+fi
+[ -f "$KERNEL" ] || { echo "vmtest.sh: no kernel at $KERNEL (run build.sh $FLAVOUR first)" >&2; exit 2; }
+
+need=()
+for p in qemu-system-x86 iproute2; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if [ ${#need[@]} -gt 0 ]; then
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vmtest.XXXXXX")
+SCRATCH=$WORK/scratch
+mkdir -p "$SCRATCH"
+QPID=
+TPID=
+cleanup() {
+	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
+	[ -n "$TPID" ] && kill "$TPID" 2>/dev/null
+	if [ -n "$KEEPLOG" ] && [ -f "$WORK/console.log" ]; then cp "$WORK/console.log" "$KEEPLOG"; fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+printf '%q ' "$@" > "$SCRATCH/cmd"
+pwd > "$SCRATCH/cwd"
+
+# The init runs from the read-only 9p root: this file is read through its
+# host path, before /tmp is covered by the guest's tmpfs.
+cat > "$WORK/init" <<'INIT'
+#!/bin/sh
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm 2>/dev/null
+mount -t devpts devpts /dev/pts 2>/dev/null
+for d in /tmp /run /var/tmp /dev/shm; do mount -t tmpfs tmpfs "$d"; done
+mkdir -p /run/scratch
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 scratch /run/scratch
+mount -t bpf bpffs /sys/fs/bpf
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+ip link set lo up
+cd "$(cat /run/scratch/cwd)" 2>/dev/null || cd /
+echo "vmtest: running: $(cat /run/scratch/cmd)"
+start=$(cat /proc/uptime)
+sh /run/scratch/cmd < /dev/null
+rc=$?
+echo "vmtest: exit code $rc (uptime ${start%% *} -> $(cut -d' ' -f1 /proc/uptime) s)"
+echo $rc > /run/scratch/exit_code
+sync
+echo b > /proc/sysrq-trigger
+INIT
+chmod 755 "$WORK/init"
+
+quiet=quiet
+[ "$VERBOSE" = 1 ] && quiet=
+append="root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro"
+append+=" init=$WORK/init console=ttyS0 panic=-1 oops=panic sysrq_always_enabled $quiet"
+
+qemu() { # $1: accel args, $2: console log; run in a subshell (&): exec keeps one pid
+	local accel=$1 log=$2
+	# shellcheck disable=SC2086
+	exec qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
+		$accel -smp "$SMP" -m "$MEM" \
+		-kernel "$KERNEL" -append "$append" \
+		-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
+		-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
+		-fsdev local,id=scratch,path="$SCRATCH",security_model=none,multidevs=remap \
+		-device virtio-9p-pci,fsdev=scratch,mount_tag=scratch \
+		-serial file:"$log"
+}
+
+# Run qemu in the background until it exits or $3 seconds pass (then 124).
+# Sets QPID while it runs so that the EXIT trap can kill it.
+run_qemu() { # $1: accel args, $2: console log, $3: timeout
+	local deadline=$(( $(date +%s) + $3 )) rc=0
+	: > "$2"
+	qemu "$1" "$2" &
+	QPID=$!
+	while kill -0 "$QPID" 2>/dev/null; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			kill "$QPID" 2>/dev/null
+			wait "$QPID" 2>/dev/null || true
+			QPID=
+			return 124
+		fi
+		sleep 0.2
+	done
+	wait "$QPID" || rc=$?
+	QPID=
+	return $rc
+}
+
+TCG="-accel tcg,thread=multi -cpu max"
+KVM="-enable-kvm -cpu host"
+case $ACCEL in
+tcg) accel=$TCG;;
+kvm) accel=$KVM;;
+auto)
+	# /dev/kvm on these machines may be PVM-only (guest hangs): boot once
+	# with KVM running `true`, use KVM only if that came back.
+	accel=$TCG
+	if [ -w /dev/kvm ]; then
+		mv "$SCRATCH/cmd" "$WORK/cmd.real"
+		echo true > "$SCRATCH/cmd"
+		if run_qemu "$KVM" "$WORK/probe.log" 30 >/dev/null 2>&1 &&
+		   [ "$(cat "$SCRATCH/exit_code" 2>/dev/null)" = 0 ]; then
+			accel=$KVM
+		fi
+		rm -f "$SCRATCH/exit_code"
+		mv "$WORK/cmd.real" "$SCRATCH/cmd"
+	fi
+	echo "vmtest: KVM probe chose: $accel" >&2;;
+*) echo "vmtest.sh: ACCEL must be tcg, kvm or auto" >&2; exit 2;;
+esac
+
+echo "vmtest: booting $KERNEL ($accel, smp $SMP, mem $MEM, timeout ${TIMEOUT}s)" >&2
+t0=$(date +%s.%N)
+: > "$WORK/console.log"
+tail -n +1 -f "$WORK/console.log" &
+TPID=$!
+qrc=0
+run_qemu "$accel" "$WORK/console.log" "$TIMEOUT" || qrc=$?
+sleep 0.3
+kill "$TPID" 2>/dev/null || true
+wait "$TPID" 2>/dev/null || true
+TPID=
+t1=$(date +%s.%N)
+if [ "$qrc" = 124 ]; then
+	echo "vmtest: TIMEOUT after ${TIMEOUT}s, qemu killed" >&2
+	exit 124
+fi
+awk -v a="$t0" -v b="$t1" -v rc="$qrc" 'BEGIN { printf "vmtest: qemu exited (%d) after %.1f s\n", rc, b - a }' >&2
+
+if grep -q "Kernel panic" "$WORK/console.log"; then
+	echo "vmtest: guest kernel PANIC (see console output above)" >&2
+	exit 125
+fi
+if [ ! -s "$SCRATCH/exit_code" ]; then
+	echo "vmtest: no result from the guest (qemu rc $qrc); did init run?" >&2
+	exit 126
+fi
+rc=$(cat "$SCRATCH/exit_code")
+exit "$rc"
