@@ -1,5 +1,7 @@
 # devmap-egress: egress XDP programs in devmap and cpumap slots.
-# 'make' builds, 'make test' runs every test against the running kernel (root),
+# 'make demo' runs the VM-host demo (root; VMS=N, default 8),
+# 'make test' runs every test against the running kernel (root),
+# 'make vmtest' builds the patched kernel and runs the tests inside it,
 # 'make bench' (QUICK=1: under a minute) measures the datapath and control
 # plane, 'make deps' installs the Debian packages (run by the others when missing).
 
@@ -10,7 +12,7 @@ CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
               -DCMAKE_C_COMPILER_LAUNCHER=$(shell command -v ccache) \
               -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache)
 
-.PHONY: all deps build test test-unit test-kernel bench clean
+.PHONY: all deps build test test-unit test-kernel bench demo kernel vmtest clean
 
 all: build
 
@@ -33,6 +35,26 @@ test-unit: build
 
 test-kernel: build bpffs
 	cd $(BUILD) && ctest --output-on-failure -L kernel
+
+# The VM host of the thread's use case, in namespaces it creates and removes.
+VMS ?= 8
+demo: build
+	$(BUILD)/tools/vmhost-demo $(VMS)
+
+# The kernel side (kernel-patches/): build the patched Linux 6.12 guest kernel,
+# and boot it under QEMU to run, inside it, every kernel test (the ones that
+# need the patches too), the series' selftest and the bypass reproducer; the
+# reproducer also runs on a stock kernel built from the same source, where it
+# must find the bypass. KDEBUG=1: KASAN, lockdep and kmemleak flavour.
+KBUILD_DIR ?= $(CURDIR)/kbuild
+export KBUILD_DIR
+kernel:
+	$(MAKE) -C kernel-patches $(if $(KDEBUG),kernel-debug,kernel)
+
+vmtest: build kernel
+	$(MAKE) -C kernel-patches tests selftest
+	kernel-patches/vmtest.sh -t 1200 -- tests/vm/in-guest.sh $(CURDIR)/$(BUILD) $(KBUILD_DIR)
+	$(if $(KDEBUG),,$(MAKE) -C kernel-patches repro)
 
 # Benchmarks against the running kernel (root): writes
 # bench/results/<date>-<kernel>.json and .md, prints the Markdown tables.

@@ -40,16 +40,21 @@ PacketSocket::PacketSocket(const Netns& ns)
         throw std::runtime_error(std::string("AF_PACKET socket: ") + std::strerror(errno));
 }
 
-void PacketSocket::send(uint32_t ifindex, const Frame& frame, uint32_t count) const
+uint32_t PacketSocket::send(uint32_t ifindex, const Frame& frame, uint32_t count) const
 {
+    uint32_t taken = 0;
     sockaddr_ll to{};
     to.sll_family = AF_PACKET;
     to.sll_ifindex = int(ifindex);
     to.sll_halen = ETH_ALEN;
     std::memcpy(to.sll_addr, frame.data(), ETH_ALEN);
-    for (uint32_t i = 0; i < count; i++)
-        if (sendto(fd_.get(), frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) < 0)
+    for (uint32_t i = 0; i < count; i++) {
+        if (sendto(fd_.get(), frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) >= 0)
+            taken++;
+        else if (errno != ENOBUFS)
             throw std::runtime_error(std::string("sendto: ") + std::strerror(errno));
+    }
+    return taken;
 }
 
 void send_frames(const Netns& ns, uint32_t ifindex, const Frame& frame, uint32_t count)

@@ -25,7 +25,9 @@ class PacketSocket {
 public:
     explicit PacketSocket(const Netns& ns);
     // Send `count` copies of `frame` out of device `ifindex` of the namespace.
-    void send(uint32_t ifindex, const Frame& frame, uint32_t count) const;
+    // Returns how many the device took: an egress drop (tc, qdisc) reads as
+    // ENOBUFS and is counted out, not thrown.
+    uint32_t send(uint32_t ifindex, const Frame& frame, uint32_t count) const;
 
 private:
     dme::Fd fd_;

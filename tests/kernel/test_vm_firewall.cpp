@@ -1,0 +1,219 @@
+// The per-VM policy on crafted frames: every rule and malformed-frame case,
+// through the VM's devmap slot (XDP) and through its tc program (skb), with
+// the same verdict and reason on both; and the anti-spoofing guard.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "fixtures.hpp"
+#include "vm_host.hpp"
+
+using namespace testing;
+
+namespace {
+
+const vmhost::Mac kVmMac{{0x02, 0, 0, 0, 0, 0x05}};
+const char* kVm4 = "10.1.0.5";
+const char* kVm6 = "fd00::5";
+
+uint32_t ip4(const char* s)
+{
+    in_addr a{};
+    inet_pton(AF_INET, s, &a);
+    return a.s_addr;
+}
+
+std::array<uint8_t, 16> ip6(const char* s)
+{
+    std::array<uint8_t, 16> a{};
+    inet_pton(AF_INET6, s, a.data());
+    return a;
+}
+
+testing::Mac to_mac(const vmhost::Mac& m)
+{
+    testing::Mac out{};
+    std::copy(m.b.begin(), m.b.end(), out.b);
+    return out;
+}
+
+// A host with one uplink and one VM whose tap's far end counts what arrives.
+struct OneVmHost {
+    Target uplink{"fwnic"};  // far end: the outside world, counting
+    Target tap{"fwtap"};
+    vmhost::VmHost host{dme::Interface::index(uplink.near().ifindex)};
+    vmhost::Vm* vm = nullptr;
+    Skel<xdp_redirect_slot> into_slot = open_only<xdp_redirect_slot>();  // straight into the VM slot
+    PacketSocket wire{Netns::current()};
+    dme::Fd guard;
+
+    OneVmHost()
+    {
+        vmhost::VmPolicy p;
+        p.mac = kVmMac;
+        p.host_mac = vmhost::Mac{{0x02, 0xaa, 0, 0, 0, 1}};
+        p.addrs = {vmhost::IpAddr::parse(kVm4), vmhost::IpAddr::parse(kVm6)};
+        p.allow_src = {vmhost::Prefix::parse("198.51.100.0/24"), vmhost::Prefix::parse("2001:db8:1::/48")};
+        p.allow_ports = {{IPPROTO_UDP, 8080}, {IPPROTO_TCP, 443}, {IPPROTO_ICMP, 0}};
+        vm = &host.add_vm(5, tap.dev(), p);
+        // Not through the demux: it only forwards the VM's own MAC (and
+        // broadcasts), and the slot's program must hold on its own.
+        REQUIRE(bpf_map__reuse_fd(into_slot->maps.tx_devmap_hash, host.tx_ports_fd()) == 0);
+        REQUIRE(xdp_redirect_slot__load(into_slot.get()) == 0);
+        into_slot->bss->target = 1;
+        into_slot->bss->target_key = 5;
+        guard = dme::open_program_by_id(vm->objects().prog_ids.at(2));
+    }
+
+    // The reason the policy gave on `path` for one frame.
+    int reason_of(vm_path path, const std::function<void()>& send)
+    {
+        auto before = vm->counts(path);
+        send();
+        auto after = vm->counts(path);
+        int reason = -1, changed = 0;
+        for (int r = 0; r < VM_REASONS; r++)
+            if (after[r] != before[r]) {
+                reason = r;
+                changed++;
+            }
+        return changed == 1 ? reason : -1;
+    }
+
+    int via_xdp(const Frame& f)
+    {
+        return reason_of(VM_PATH_XDP, [&] {
+            run_live_frames(bpf_program__fd(into_slot->progs.xdp_redirect_slot), f, 1, uplink.near().ifindex);
+        });
+    }
+
+    // A real skb: sent by the host on the tap, it meets the tc egress program.
+    int via_skb(const Frame& f)
+    {
+        return reason_of(VM_PATH_SKB, [&] { wire.send(tap.near().ifindex, f, 1); });
+    }
+
+    int via_guard(const Frame& f, uint32_t* retval)
+    {
+        return reason_of(VM_PATH_GUARD, [&] {
+            LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = f.data(), .data_size_in = uint32_t(f.size()), .repeat = 1);
+            REQUIRE(bpf_prog_test_run_opts(guard.get(), &run) == 0);
+            *retval = run.retval;
+        });
+    }
+};
+
+Frame with_ipv4_options(Frame f)
+{
+    // Insert 4 bytes of options (NOP x4) after the 20-byte IPv4 header.
+    f.insert(f.begin() + 34, {1, 1, 1, 1});
+    f[14] = 0x46;  // ihl 6
+    uint16_t total = uint16_t((f[16] << 8 | f[17]) + 4);
+    f[16] = uint8_t(total >> 8), f[17] = uint8_t(total);
+    return f;
+}
+
+Frame with_protocol(Frame f, uint8_t proto) { return f[23] = proto, f; }
+
+Frame arp_for(uint32_t tpa)
+{
+    Frame f(60, 0);
+    std::fill(f.begin(), f.begin() + 6, 0xff);
+    f[6] = 0x02, f[11] = 0x09;
+    f[12] = 0x08, f[13] = 0x06;
+    uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 1};
+    std::copy(hdr, hdr + 8, f.begin() + 14);
+    std::memcpy(&f[38], &tpa, 4);
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("the VM policy gives the same verdict and reason on the XDP and skb paths", "[vmhost][firewall]")
+{
+    OneVmHost h;
+    auto vm = to_mac(kVmMac);
+    uint32_t good = ip4("198.51.100.7"), bad = ip4("203.0.113.9"), me = ip4(kVm4);
+    auto good6 = ip6("2001:db8:1::7"), bad6 = ip6("2001:db8:2::7"), me6 = ip6(kVm6);
+    Frame allowed = udp4_frame(good, me, 4000, 8080, 18, vm);
+
+    struct Case {
+        const char* name;
+        Frame frame;
+        int reason;
+    };
+    Frame vlan = allowed;
+    vlan.insert(vlan.begin() + 12, {0x81, 0x00, 0x00, 0x0a});
+    Frame frag = allowed;
+    frag[20] = 0x00, frag[21] = 0x10;  // fragment offset 16 (non-first)
+    Frame short_ihl = allowed;
+    short_ihl[14] = 0x44;
+    Frame tcp443 = with_protocol(udp4_frame(good, me, 4000, 443, 18, vm), IPPROTO_TCP);
+    tcp443[14 + 20 + 12] = 0x50;  // data offset 5
+    Frame tcp_cut = tcp443;
+    tcp_cut.resize(14 + 20 + 10);
+    Frame icmp = with_protocol(udp4_frame(good, me, 0x0800, 0, 18, vm), IPPROTO_ICMP);
+    Frame ip_cut = allowed;
+    ip_cut.resize(14 + 12);
+    Frame ip6_cut = udp6_frame(good6.data(), me6.data(), 4000, 8080, 18, vm);
+    ip6_cut.resize(14 + 30);
+    Frame other_proto = raw_frame();
+    std::copy(vm.b, vm.b + 6, other_proto.begin());
+
+    std::vector<Case> cases = {
+        {"allowed UDP/IPv4", allowed, VM_PASS},
+        {"allowed TCP 443", tcp443, VM_PASS},
+        {"ICMP (whole protocol allowed)", icmp, VM_PASS},
+        {"allowed UDP/IPv6", udp6_frame(good6.data(), me6.data(), 4000, 8080, 18, vm), VM_PASS},
+        {"IPv4 options, allowed port", with_ipv4_options(allowed), VM_PASS},
+        {"IPv4 options, denied port", with_ipv4_options(udp4_frame(good, me, 4000, 22, 18, vm)), VM_DROP_PORT},
+        {"ARP for the VM's address", arp_for(me), VM_PASS},
+        {"ARP for another address", arp_for(ip4("10.1.0.6")), VM_DROP_DST_IP},
+        {"denied UDP port", udp4_frame(good, me, 4000, 22, 18, vm), VM_DROP_PORT},
+        {"denied TCP port", with_protocol(udp4_frame(good, me, 4000, 8080, 18, vm), IPPROTO_TCP), VM_DROP_PORT},
+        {"source not allowed (IPv4)", udp4_frame(bad, me, 4000, 8080, 18, vm), VM_DROP_SRC},
+        {"source not allowed (IPv6)", udp6_frame(bad6.data(), me6.data(), 4000, 8080, 18, vm), VM_DROP_SRC},
+        {"another VM's MAC", udp4_frame(good, me, 4000, 8080, 18, testing::Mac{{2, 0, 0, 0, 0, 6}}), VM_DROP_DST_MAC},
+        {"broadcast IPv4", udp4_frame(good, me, 4000, 8080, 18), VM_DROP_DST_MAC},
+        {"not the VM's address", udp4_frame(good, ip4("10.1.0.6"), 4000, 8080, 18, vm), VM_DROP_DST_IP},
+        {"VLAN-tagged", vlan, VM_DROP_VLAN},
+        {"non-first fragment", frag, VM_DROP_FRAGMENT},
+        {"truncated IPv4 header", ip_cut, VM_DROP_MALFORMED},
+        {"IPv4 ihl below 5", short_ihl, VM_DROP_MALFORMED},
+        {"truncated IPv6 header", ip6_cut, VM_DROP_MALFORMED},
+        {"truncated TCP header", tcp_cut, VM_DROP_MALFORMED},
+        {"neither IP nor ARP", other_proto, VM_DROP_PROTO},
+    };
+    for (const auto& c : cases) {
+        INFO(c.name);
+        CHECK(h.via_skb(c.frame) == c.reason);
+        CHECK(h.via_xdp(c.frame) == c.reason);
+    }
+    // What both paths passed reached the VM; nothing they dropped did.
+    size_t passes = std::count_if(cases.begin(), cases.end(), [](auto& c) { return c.reason == VM_PASS; });
+    CHECK(eventually([&] { return h.tap.received() == 2 * passes; }));
+}
+
+TEST_CASE("the guard lets the VM speak only as itself", "[vmhost][firewall]")
+{
+    OneVmHost h;
+    auto ext = testing::Mac{{2, 0, 0, 0, 0, 0x77}};
+    uint32_t me = ip4(kVm4), them = ip4("198.51.100.7");
+    uint32_t ret = 0;
+    CHECK(h.via_guard(udp4_frame(me, them, 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_PASS);
+    CHECK(ret == XDP_REDIRECT);  // to the uplink's slot
+    CHECK(h.via_guard(udp4_frame(ip4("10.1.0.6"), them, 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_SPOOF);
+    CHECK(ret == XDP_DROP);
+    CHECK(h.via_guard(udp4_frame(me, them, 4000, 53, 18, ext, testing::Mac{{2, 0, 0, 0, 0, 6}}), &ret) == VM_DROP_SPOOF);
+    auto me6 = ip6(kVm6), other6 = ip6("fd00::6"), them6 = ip6("2001:db8:1::7");
+    CHECK(h.via_guard(udp6_frame(me6.data(), them6.data(), 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_PASS);
+    CHECK(h.via_guard(udp6_frame(other6.data(), them6.data(), 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_SPOOF);
+    Frame cut = udp4_frame(me, them, 4000, 53, 18, ext, to_mac(kVmMac));
+    cut.resize(14 + 8);
+    CHECK(h.via_guard(cut, &ret) == VM_DROP_MALFORMED);
+}

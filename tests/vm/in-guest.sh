@@ -1,0 +1,22 @@
+#!/bin/bash
+# Runs inside the patched kernel, booted by 'make vmtest': every kernel test,
+# including those tagged [patched-kernel], the series' own selftest and the
+# standalone bypass reproducer. Exit code: number of failed suites.
+#   tests/vm/in-guest.sh BUILD_DIR KBUILD_DIR
+set -u
+build=$1 kbuild=$2
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+echo "guest kernel: $(uname -r)"
+passed=0 failed=0
+run() {
+	local name=$1; shift
+	echo "== $name: $*"
+	if "$@"; then passed=$((passed + 1)); else echo "FAILED: $name"; failed=$((failed + 1)); fi
+}
+# Under TCG the guest runs several times slower than the host: the tests'
+# waits for asynchronous kernel work are generous enough for it.
+run kernel-tests "$build/tests/kernel/kernel-tests" --reporter compact
+run selftest "$kbuild/selftest/test_progs" -t xdp_devmap_egress_mix
+run reproducer "$repo/kernel-patches/tests/devmap_mix"
+echo "vmtest: $passed passed, $failed failed"
+exit "$failed"
