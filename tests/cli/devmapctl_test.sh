@@ -29,6 +29,13 @@ check "create" 0 '"pinned":"/sys/fs/bpf/taps"' -- $ctl -j map create $m type dev
 check "set with program" 0 "" -- $ctl slot set $m 7 dev cli0 prog "$objdir/egress_count.bpf.o:egress_count"
 check "set without program" 0 "" -- $ctl slot set $m 8 dev cli0
 check "list" 0 "egress_count" -- $ctl slot list $m
+# Two slots to one device with different programs: warned on an affected kernel.
+if $ctl -j probe | json_field 'd["egress_bypass"]["affected"]' | grep -q True; then
+  check "bypass warning" 0 "shared-device egress bypass" -- $ctl slot set $m 9 dev cli0 prog "$objdir/egress_drop_rule.bpf.o:egress_drop_rule"
+else
+  check "no bypass warning" 0 "" -- $ctl slot set $m 9 dev cli0 prog "$objdir/egress_drop_rule.bpf.o:egress_drop_rule"
+fi
+check "drop slot 9" 0 "" -- $ctl slot del $m 9
 name=$($ctl -j slot list $m | json_field 'sorted(d, key=lambda s: s["key"])[0]["prog"]["name"]')
 [ "$name" = egress_count ] || { echo "FAIL: JSON slot prog name '$name'"; fails=$((fails + 1)); }
 keys=$($ctl -j slot list $m | json_field 'sorted(s["key"] for s in d)')

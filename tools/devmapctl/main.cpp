@@ -172,6 +172,26 @@ void cmd_map_show(const std::string& path, const Output& out)
                info.name, info.max_entries, info.value_size, j["slots_used"].get<size_t>());
 }
 
+// On a kernel with the shared-device egress bypass, frames that reach one
+// device through two slots in the same flush run one slot's program on both.
+// Warn when this write creates that situation (the probe runs only then).
+void warn_if_bypassable(const dme::DevmapEgress& m, uint32_t key, const dme::Interface& dev)
+{
+    auto mine = m.get(key);
+    for (const auto& s : m.slots()) {
+        if (s.key == key || s.ifindex != dev.ifindex() || s.prog.id == mine->prog.id)
+            continue;
+        auto r = dme::probe_egress_bypass();
+        if (r.affected)
+            fmt::print(stderr,
+                       "Warning: slot {} also sends to {} with {} program; this kernel runs only one of the two "
+                       "programs on frames that meet in one flush (shared-device egress bypass): give each "
+                       "device one slot, or run the patched kernel\n",
+                       s.key, dev.name(), s.prog.id ? "another" : "no");
+        return;
+    }
+}
+
 void cmd_slot_set(const std::vector<std::string>& a, bool force)
 {
     if (a.size() < 4)
@@ -195,6 +215,7 @@ void cmd_slot_set(const std::vector<std::string>& a, bool force)
             m.set(key, dev, *prog, opts);
         else
             m.set(key, dev, opts);
+        warn_if_bypassable(m, key, dev);
     } else {
         usage_error("after the key: 'dev IFNAME' for a devmap, 'qsize N' for a cpumap");
     }
