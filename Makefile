@@ -62,10 +62,12 @@ vmtest: build kernel
 RESULTS ?= bench/results
 BENCH_FLAGS ?=
 bench: build
+	@scripts/deps.sh python3-matplotlib
 	@mkdir -p $(RESULTS)
+	@out=$(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-$$(uname -r); \
 	$(BUILD)/bench/devmap-bench $(if $(QUICK),--quick) $(BENCH_FLAGS) \
-	  --commit "$$(git describe --always --dirty 2>/dev/null)" \
-	  --out $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-$$(uname -r).json
+	  --commit "$$(git describe --always --dirty 2>/dev/null)" --out $$out.json && \
+	/usr/bin/python3 bench/plot.py $$out.json $$out-plots && echo "plots: $$out-plots/"
 
 # bpffs for the tools; the tests mount a private one of their own.
 .PHONY: bpffs

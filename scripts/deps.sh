@@ -8,7 +8,7 @@ packages=(
   clang-19 llvm-19 libbpf-dev bpftool libelf-dev zlib1g-dev
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libcap-dev
   catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
-  iproute2 ethtool
+  iproute2 ethtool python3
 )
 [ "$#" -gt 0 ] && packages+=("$@")
 
