@@ -220,3 +220,21 @@ int bpfext_cpumap_next(int map_fd, const __u32 *prev_cpu, struct bpfext_cpumap_s
 		return -ENOENT;
 	return ext_fail(errno, "iterating map '%s' failed: %s", mi.name, strerror(errno));
 }
+
+int bpfext_cpumap_fit_object(struct bpf_object *obj)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct bpf_map *map;
+
+	if (ncpus < 0)
+		return ext_fail(-ncpus, "cannot count the possible CPUs: %s", strerror(-ncpus));
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__type(map) != BPF_MAP_TYPE_CPUMAP ||
+		    bpf_map__max_entries(map) <= (__u32)ncpus)
+			continue;
+		if (bpf_map__set_max_entries(map, ncpus))
+			return ext_fail(EINVAL, "cannot resize cpumap '%s' (is the object "
+					"loaded already?)", bpf_map__name(map));
+	}
+	return 0;
+}

@@ -198,7 +198,7 @@ TEST_CASE("the C++ API refuses a program of the wrong kind before loading it", "
 
 TEST_CASE("cpumap slot writes refuse bad inputs and leave the map unchanged", "[cpumap][errors]")
 {
-    auto m = dme::CpuMap::create("bi_cpus", 8);
+    auto m = dme::CpuMap::create("bi_cpus");  // one slot per possible CPU
     m.set(0, 256);
     auto remote = open_load<cpumap_redirect_again>();
     int prog = bpf_program__fd(remote->progs.cpumap_redirect_again);
@@ -211,11 +211,21 @@ TEST_CASE("cpumap slot writes refuse bad inputs and leave the map unchanged", "[
     }
     SECTION("CPU that does not exist, and CPU beyond the map")
     {
-        uint32_t impossible = uint32_t(libbpf_num_possible_cpus());
-        if (impossible < 8)
-            refused(m, ENODEV, "does not exist on this machine",
-                    [&] { return bpfext_cpumap_set(m.fd(), impossible, 64, prog, nullptr); });
-        refused(m, E2BIG, "out of range", [&] { return bpfext_cpumap_set(m.fd(), 8, 64, prog, nullptr); });
+        // A map as wide as the kernel allows (NR_CPUS): where this machine
+        // has fewer possible CPUs, the top slots name impossible ones.
+        uint32_t nr_cpus = 0, impossible = uint32_t(libbpf_num_possible_cpus());
+        if (FILE* f = std::fopen("/sys/devices/system/cpu/kernel_max", "re")) {
+            if (std::fscanf(f, "%u", &nr_cpus) == 1)
+                nr_cpus++;
+            std::fclose(f);
+        }
+        if (impossible < nr_cpus) {
+            auto wide = dme::CpuMap::create("bi_wide", nr_cpus);
+            refused(wide, ENODEV, "does not exist on this machine",
+                    [&] { return bpfext_cpumap_set(wide.fd(), impossible, 64, prog, nullptr); });
+        }
+        uint32_t beyond = m.info().max_entries;
+        refused(m, E2BIG, "out of range", [&] { return bpfext_cpumap_set(m.fd(), beyond, 64, prog, nullptr); });
     }
     SECTION("devmap program in a cpumap slot")
     {

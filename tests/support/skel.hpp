@@ -5,6 +5,10 @@
 
 #include <memory>
 #include <stdexcept>
+#include <string>
+
+#include <bpf_ext/cpumap.h>
+#include <bpf_ext/errors.h>
 
 namespace testing {
 
@@ -14,7 +18,7 @@ struct SkelOps;
     template <>                                                                   \
     struct SkelOps<name> {                                                        \
         static name* open() { return name##__open(); }                            \
-        static name* open_and_load() { return name##__open_and_load(); }          \
+        static int load(name* s) { return name##__load(s); }                      \
         static void destroy(name* s) { name##__destroy(s); }                      \
     };
 
@@ -25,23 +29,26 @@ struct SkelDeleter {
 template <class T>
 using Skel = std::unique_ptr<T, SkelDeleter<T>>;
 
-template <class T>
-Skel<T> open_load()
-{
-    T* s = SkelOps<T>::open_and_load();
-    if (!s)
-        throw std::runtime_error("loading a skeleton failed");
-    return Skel<T>(s);
-}
-
 // Opened, not loaded: set .rodata or reuse maps, then T__load(s.get()).
+// Cpumaps are already fitted to this machine's possible CPUs.
 template <class T>
 Skel<T> open_only()
 {
-    T* s = SkelOps<T>::open();
+    Skel<T> s(SkelOps<T>::open());
     if (!s)
         throw std::runtime_error("opening a skeleton failed");
-    return Skel<T>(s);
+    if (bpfext_cpumap_fit_object(s->obj))
+        throw std::runtime_error(bpfext_errmsg());
+    return s;
+}
+
+template <class T>
+Skel<T> open_load()
+{
+    Skel<T> s = open_only<T>();
+    if (int err = SkelOps<T>::load(s.get()))
+        throw std::runtime_error("loading a skeleton failed: " + std::to_string(err));
+    return s;
 }
 
 }  // namespace testing

@@ -9,6 +9,8 @@
 
 #include "devmap_egress/error.hpp"
 
+#include <bpf_ext/cpumap.h>
+
 namespace dme {
 
 BpfObject BpfObject::open_file(const std::string& path)
@@ -53,6 +55,7 @@ void BpfObject::load()
 {
     if (loaded_)
         return;
+    check(bpfext_cpumap_fit_object(obj_));
     int err = bpf_object__load(obj_);
     if (err) {
         std::string why = err == -EPERM ? " (loading BPF needs CAP_BPF and CAP_NET_ADMIN: run as root)"

@@ -55,6 +55,12 @@ int bpfext_cpumap_get(int map_fd, __u32 cpu, struct bpfext_cpumap_slot *slot);
 int bpfext_cpumap_delete(int map_fd, __u32 cpu);
 int bpfext_cpumap_next(int map_fd, const __u32 *prev_cpu, struct bpfext_cpumap_slot *slot);
 
+struct bpf_object;
+/* Before loading an object: shrink each CPUMAP declared larger than this
+ * machine's possible CPUs. The kernel refuses a cpumap larger than NR_CPUS
+ * (E2BIG), and BPF sources cannot know the target's NR_CPUS. */
+int bpfext_cpumap_fit_object(struct bpf_object *obj);
+
 #ifdef __cplusplus
 }
 #endif
