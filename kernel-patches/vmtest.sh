@@ -7,8 +7,9 @@
 # command can be any host binary (the cwd is kept). /tmp, /run and /var/tmp
 # are tmpfs in the guest (so host files under /tmp are not visible there);
 # a host temp dir is shared read-write at /run/scratch. The script exits with
-# the command's exit code, or 124 on timeout, 125 on a guest panic, 126 when
-# the guest gave no result.
+# the command's exit code, or 99 when it passed but the kernel reported a
+# BUG/WARNING/KASAN/lockdep splat or a kmemleak leak, 124 on timeout, 125 on a
+# guest panic, 126 when the guest gave no result.
 #
 # Options:
 #   -k BZIMAGE   kernel to boot (default: the one build.sh builds for -f)
@@ -96,6 +97,20 @@ echo "vmtest: running: $(cat /run/scratch/cmd)"
 start=$(cat /proc/uptime)
 sh /run/scratch/cmd < /dev/null
 rc=$?
+# Debug flavour (and any kernel): a KASAN, lockdep or WARN report, or a leak
+# kmemleak finds after the run, fails the run even when the command passed.
+leaks=
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak; sleep 1; echo scan > /sys/kernel/debug/kmemleak
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+fi
+reports=$(dmesg | grep -E "BUG:|WARNING:|KASAN:|UBSAN:|possible circular locking|inconsistent lock state|possible recursive locking")
+if [ -n "$reports$leaks" ]; then
+	echo "vmtest: kernel reports during the run:"
+	printf '%s\n' "$reports" | head -40
+	printf '%s\n' "$leaks" | head -60
+	[ "$rc" = 0 ] && rc=99
+fi
 echo "vmtest: exit code $rc (uptime ${start%% *} -> $(cut -d' ' -f1 /proc/uptime) s)"
 echo $rc > /run/scratch/exit_code
 sync
