@@ -8,24 +8,7 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
 
-struct {
-	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct bpf_devmap_val);
-} tx_ports SEC(".maps");
-
-struct mac_key {
-	__u8 mac[6];
-	__u8 pad[2];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct mac_key);
-	__type(value, __u32);
-} mac_to_port SEC(".maps");
+#include "host_ports.h"
 
 SEC("xdp")
 int nic_demux(struct xdp_md *ctx)

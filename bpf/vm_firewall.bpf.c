@@ -10,25 +10,7 @@
 
 #include "vm_policy.h"
 
-/* Host-wide, shared by every VM's guard and the NIC demux (reuse_fd). */
-struct {
-	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct bpf_devmap_val);
-} tx_ports SEC(".maps");
-
-struct mac_key {
-	__u8 mac[6];
-	__u8 pad[2];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct mac_key);
-	__type(value, __u32); /* key in tx_ports */
-} mac_to_port SEC(".maps");
+#include "host_ports.h"
 
 /* The uplink's key in tx_ports: where the guard sends what is not for a VM. */
 const volatile __u32 uplink_port = 0;
