@@ -3,9 +3,13 @@
 // namespace (real packets through a device's receive path).
 #pragma once
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <vector>
 
 #include "frames.hpp"
@@ -50,5 +54,26 @@ bool eventually(const std::function<bool()>& done,
 
 // Does a program with this id still exist in the kernel?
 bool prog_exists(uint32_t id);
+
+// Keep the calling thread (and so the live-frame test run) on one CPU.
+class PinnedToCpu {
+public:
+    explicit PinnedToCpu(int cpu)
+    {
+        pthread_getaffinity_np(pthread_self(), sizeof(saved_), &saved_);
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (pthread_setaffinity_np(pthread_self(), sizeof(one), &one))
+            throw std::runtime_error("cannot pin the test thread");
+    }
+    ~PinnedToCpu() { pthread_setaffinity_np(pthread_self(), sizeof(saved_), &saved_); }
+    PinnedToCpu(const PinnedToCpu&) = delete;
+    PinnedToCpu& operator=(const PinnedToCpu&) = delete;
+
+private:
+    cpu_set_t saved_;
+};
+
 
 }  // namespace testing
