@@ -33,6 +33,8 @@ struct pipeline_stats {
 	__u64 dropped;      /* XDP_DROP by policy, or an empty slot */
 	__u64 rule_hits;    /* frames that matched a rule (not the default) */
 	__u64 hash;         /* sum of the work loop's results: keeps it honest */
+	__u64 first_ns;     /* bpf_ktime_get_ns() at the first frame (0: none yet) */
+	__u64 last_ns;      /* ... at the latest frame counted a multiple of 64 */
 };
 
 /* Upper bound of the per-packet work loop (userspace sets work_rounds). */

@@ -5,13 +5,11 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
-#include <fstream>
 #include <thread>
 
 #include "fixtures.hpp"
@@ -31,26 +29,7 @@ Frame udp_to(uint16_t dport, Mac dst = kBroadcast)
     return udp4_frame(ipv4(10, 77, 0, 2), ipv4(10, 77, 0, 1), 4444, dport, 18, dst);
 }
 
-// The cpumap kthreads of a map: "cpumap/<cpu>/map:<id>" (the kernel shows a
-// kthread's full name in /proc/<pid>/comm).
-int cpumap_kthreads(uint32_t cpu, uint32_t map_id)
-{
-    std::string want = "cpumap/" + std::to_string(cpu) + "/map:" + std::to_string(map_id);
-    int found = 0;
-    DIR* d = opendir("/proc");
-    if (!d)
-        throw std::runtime_error("cannot list /proc");
-    while (dirent* e = readdir(d)) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        std::ifstream f(std::string("/proc/") + e->d_name + "/comm");
-        std::string comm;
-        if (std::getline(f, comm) && comm == want)
-            found++;
-    }
-    closedir(d);
-    return found;
-}
+int cpumap_kthreads(uint32_t cpu, uint32_t map_id) { return int(cpumap_demo::cpumap_kthreads(cpu, map_id).size()); }
 
 void require_two_cpus()
 {

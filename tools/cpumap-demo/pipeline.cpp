@@ -3,7 +3,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <fstream>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -81,8 +85,35 @@ void Pipeline::add_rule(uint8_t ip_proto, uint16_t dport, pipeline_action action
 
 std::vector<pipeline_stats> Pipeline::rx_stats() const { return read_stats(skel_->maps.rx_stats); }
 std::vector<pipeline_stats> Pipeline::policy_stats() const { return read_stats(skel_->maps.policy_stats); }
+void Pipeline::reset_stats()
+{
+    std::vector<pipeline_stats> zero(libbpf_num_possible_cpus());
+    uint32_t key = 0;
+    for (auto* m : {skel_->maps.rx_stats, skel_->maps.policy_stats})
+        if (bpf_map_update_elem(bpf_map__fd(m), &key, zero.data(), BPF_ANY))
+            throw dme::Error(errno, std::string("zeroing ") + bpf_map__name(m));
+}
+
 uint32_t Pipeline::seen_cpu() const { return skel_->bss->seen_cpu; }
 uint32_t Pipeline::seen_ingress_ifindex() const { return skel_->bss->seen_ingress_ifindex; }
+
+std::vector<int> cpumap_kthreads(uint32_t cpu, uint32_t map_id)
+{
+    std::string want = "cpumap/" + std::to_string(cpu) + "/map:" + std::to_string(map_id);
+    std::vector<int> pids;
+    std::unique_ptr<DIR, int (*)(DIR*)> d(opendir("/proc"), closedir);
+    if (!d)
+        throw dme::Error(errno, "listing /proc");
+    while (dirent* e = readdir(d.get())) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        std::ifstream f(std::string("/proc/") + e->d_name + "/comm");
+        std::string comm;
+        if (std::getline(f, comm) && comm == want)
+            pids.push_back(std::stoi(e->d_name));
+    }
+    return pids;
+}
 
 pipeline_stats total(const std::vector<pipeline_stats>& v)
 {
@@ -94,6 +125,9 @@ pipeline_stats total(const std::vector<pipeline_stats>& v)
         t.dropped += s.dropped;
         t.rule_hits += s.rule_hits;
         t.hash += s.hash;
+        if (s.first_ns && (!t.first_ns || s.first_ns < t.first_ns))
+            t.first_ns = s.first_ns;
+        t.last_ns = std::max(t.last_ns, s.last_ns);
     }
     return t;
 }

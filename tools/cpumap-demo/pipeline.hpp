@@ -40,6 +40,7 @@ public:
 
     std::vector<pipeline_stats> rx_stats() const;      // per CPU
     std::vector<pipeline_stats> policy_stats() const;  // per CPU
+    void reset_stats();  // zero both statistics maps (every CPU)
     uint32_t seen_cpu() const;
     uint32_t seen_ingress_ifindex() const;
 
@@ -49,6 +50,11 @@ private:
     };
     std::unique_ptr<cpumap_pipeline, Deleter> skel_;
 };
+
+// The kthreads of a cpumap's slot for `cpu`: "cpumap/<cpu>/map:<map id>" in
+// /proc/<pid>/comm (the kernel shows a kthread's full name there). One while
+// the slot is set; briefly two after a replacement, while the old one drains.
+std::vector<int> cpumap_kthreads(uint32_t cpu, uint32_t map_id);
 
 // Sum of a per-CPU column.
 pipeline_stats total(const std::vector<pipeline_stats>& per_cpu);
