@@ -68,6 +68,10 @@ __u32 default_action = PIPE_REDIRECT;
 __u32 default_key;
 /* Hash rounds per frame (capped at PIPELINE_MAX_ROUNDS): the heavy part. */
 __u32 work_rounds;
+/* Hash rounds that rx_steer and rx_single both spend first: emulates the
+ * driver's receive cost on the RX CPU (mvneta's descriptor and buffer work),
+ * which live frames do not have. 0 by default. */
+__u32 rx_rounds;
 /* Last frame seen by cpu_policy: the CPU it ran on and the ingress device
  * the cpumap kept from the receiving side. */
 __u32 seen_cpu;
@@ -90,6 +94,23 @@ static __always_inline void stamp(struct pipeline_stats *s)
 		s->last_ns = bpf_ktime_get_ns();
 }
 
+/* A stand-in for a costlier policy (a classifier, a crypto check): rounds of
+ * a multiply-rotate-xor mix seeded by the flow, a bounded loop. */
+static __always_inline __u64 work(const struct flow *f, __u32 rounds)
+{
+	__u64 h = ((__u64)f->eth_proto << 32) ^ ((__u64)f->ip_proto << 16) ^ f->dport;
+
+	for (__u32 i = 0; i < PIPELINE_MAX_ROUNDS; i++) {
+		if (i >= rounds)
+			break;
+		h ^= h >> 29;
+		h *= 0xbf58476d1ce4e5b9ULL;
+		h = (h << 23) | (h >> 41);
+		h += i;
+	}
+	return h;
+}
+
 /* Cheap flow hash over the first bytes after the Ethernet header (IPv4
  * addresses and ports for a plain IPv4 frame): no full parse on the RX CPU. */
 static __always_inline __u32 cheap_flow_hash(struct xdp_md *ctx)
@@ -110,6 +131,11 @@ int rx_steer(struct xdp_md *ctx)
 	__u32 cpu = steer_cpu;
 	int verdict;
 
+	if (rx_rounds && s) {
+		struct flow none = {};
+
+		s->hash += work(&none, rx_rounds);
+	}
 	if (steer_mode == STEER_HASH && steer_ncpus) {
 		__u32 idx = cheap_flow_hash(ctx) % steer_ncpus;
 		__u32 *c = bpf_map_lookup_elem(&steer_cpus, &idx);
@@ -127,23 +153,6 @@ int rx_steer(struct xdp_md *ctx)
 			s->dropped++;
 	}
 	return verdict;
-}
-
-/* A stand-in for a costlier policy (a classifier, a crypto check): rounds of
- * a multiply-rotate-xor mix seeded by the flow, a bounded loop. */
-static __always_inline __u64 work(const struct flow *f, __u32 rounds)
-{
-	__u64 h = ((__u64)f->eth_proto << 32) ^ ((__u64)f->ip_proto << 16) ^ f->dport;
-
-	for (__u32 i = 0; i < PIPELINE_MAX_ROUNDS; i++) {
-		if (i >= rounds)
-			break;
-		h ^= h >> 29;
-		h *= 0xbf58476d1ce4e5b9ULL;
-		h = (h << 23) | (h >> 41);
-		h += i;
-	}
-	return h;
 }
 
 /* Parse, look the flow up, do the work, act. */
@@ -207,6 +216,13 @@ int cpu_policy(struct xdp_md *ctx)
 SEC("xdp")
 int rx_single(struct xdp_md *ctx)
 {
+	struct pipeline_stats *s = stats(&rx_stats);
+
+	if (rx_rounds && s) {
+		struct flow none = {};
+
+		s->hash += work(&none, rx_rounds);
+	}
 	return policy(ctx, &rx_stats);
 }
 

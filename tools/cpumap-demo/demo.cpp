@@ -63,6 +63,7 @@ struct Options {
     int rx_cpu = 0, work_cpu = 1;
     int heavy_rounds = -1;     // -1: calibrate to >= heavy_ns
     uint32_t heavy_ns = 250;
+    uint32_t rx_ns = 0;        // emulated driver RX cost on the RX CPU, both modes
     bool rt = true;            // SCHED_FIFO for the RX thread and the kthread
 };
 
@@ -214,6 +215,7 @@ public:
         return r;
     }
 
+    void rx_rounds(uint32_t rounds) { pipe_.rx_rounds(rounds); }
     uint32_t map_id() const { return pipe_.cpus().info().id; }
 
 private:
@@ -257,6 +259,10 @@ int main(int argc, char** argv)
     app.add_option("--heavy-rounds", o.heavy_rounds, "hash rounds of the heavy policy (default: calibrated)");
     app.add_option("--heavy-ns", o.heavy_ns, "calibration target: extra ns/pkt of the heavy policy")
         ->capture_default_str();
+    app.add_option("--rx-ns", o.rx_ns,
+                   "emulate the NIC driver's receive cost: ns/frame spent on the RX CPU first, in both modes "
+                   "(live frames cost almost nothing to receive; a real mvneta does not)")
+        ->capture_default_str();
     app.add_option("--rt", o.rt, "SCHED_FIFO for the RX thread and the cpumap kthread (as on a dedicated board)")
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
@@ -275,15 +281,20 @@ int main(int argc, char** argv)
         // Calibrate the heavy policy on the RX CPU: extra ns per frame.
         uint32_t cal_frames = std::max<uint32_t>(20000, o.frames / 10);
         double base_ns = w.single_ns(0, cal_frames);
-        uint32_t heavy = o.heavy_rounds >= 0 ? uint32_t(o.heavy_rounds) : 0;
-        if (o.heavy_rounds < 0) {
-            double per_round = std::max(0.05, (w.single_ns(1024, cal_frames) - w.single_ns(0, cal_frames)) / 1024);
-            heavy = std::min<uint32_t>(PIPELINE_MAX_ROUNDS, uint32_t(o.heavy_ns / per_round) + 1);
-        }
+        double per_round = std::max(0.05, (w.single_ns(1024, cal_frames) - w.single_ns(0, cal_frames)) / 1024);
+        uint32_t heavy = o.heavy_rounds >= 0 ? uint32_t(o.heavy_rounds)
+                                             : std::min<uint32_t>(PIPELINE_MAX_ROUNDS, uint32_t(o.heavy_ns / per_round) + 1);
         double heavy_ns = w.single_ns(heavy, cal_frames) - w.single_ns(0, cal_frames);
         fmt::print("policy work on CPU {}: cheap = parse + rule lookup ({:.0f} ns/pkt with XDP_DROP), "
                    "heavy = + {} hash rounds (+{:.0f} ns/pkt)\n\n",
                    o.rx_cpu, base_ns, heavy, heavy_ns);
+        if (o.rx_ns) {
+            uint32_t rx = std::min<uint32_t>(PIPELINE_MAX_ROUNDS, uint32_t(o.rx_ns / per_round) + 1);
+            w.rx_rounds(rx);
+            fmt::print("emulated driver RX cost on CPU {}: {} hash rounds (~{:.0f} ns/frame) in rx_steer and "
+                       "rx_single\n\n",
+                       o.rx_cpu, rx, rx * per_round);
+        }
 
         struct Case {
             const char* name;

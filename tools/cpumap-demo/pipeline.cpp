@@ -72,6 +72,7 @@ void Pipeline::default_action(pipeline_action action, uint32_t key)
 }
 
 void Pipeline::work_rounds(uint32_t rounds) { skel_->bss->work_rounds = rounds; }
+void Pipeline::rx_rounds(uint32_t rounds) { skel_->bss->rx_rounds = rounds; }
 
 void Pipeline::add_rule(uint8_t ip_proto, uint16_t dport, pipeline_action action, uint32_t key)
 {

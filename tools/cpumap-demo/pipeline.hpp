@@ -36,6 +36,7 @@ public:
     void steer_to(uint32_t cpu);
     void default_action(pipeline_action action, uint32_t key = 0);
     void work_rounds(uint32_t rounds);
+    void rx_rounds(uint32_t rounds);  // emulated driver RX cost (rx_steer, rx_single)
     void add_rule(uint8_t ip_proto, uint16_t dport, pipeline_action action, uint32_t key = 0);
 
     std::vector<pipeline_stats> rx_stats() const;      // per CPU
