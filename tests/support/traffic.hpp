@@ -18,10 +18,13 @@
 
 namespace testing {
 
-// Run `prog_fd` on `count` copies of `frame` as live frames (batch 64), as if
-// received on `ingress_ifindex` (0: loopback). Returns the kernel's measured
-// time per frame in ns (bpf_test_run_opts.duration); throws on error.
-uint32_t run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t ingress_ifindex = 0);
+// Run `prog_fd` on `count` copies of `frame` as live frames (batch 64 by
+// default, at most 256; the kernel's page pool for the run recycles `batch`
+// pages), as if received on `ingress_ifindex` (0: loopback). Returns the
+// kernel's measured time per frame in ns (bpf_test_run_opts.duration); throws
+// on error.
+uint32_t run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t ingress_ifindex = 0,
+                         uint32_t batch = 64);
 
 // An AF_PACKET socket made once in a namespace: entering a namespace costs an
 // RCU grace period, so senders of many bursts keep one of these.
