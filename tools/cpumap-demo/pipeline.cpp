@@ -65,6 +65,18 @@ void Pipeline::steer_to(uint32_t cpu)
     skel_->data->steer_cpu = cpu;
 }
 
+void Pipeline::steer_by_flow(const std::vector<uint32_t>& cpus)
+{
+    if (cpus.empty() || cpus.size() > bpf_map__max_entries(skel_->maps.steer_cpus))
+        throw dme::Error(EINVAL, "steer_by_flow: give 1 to " +
+                                     std::to_string(bpf_map__max_entries(skel_->maps.steer_cpus)) + " CPUs");
+    for (uint32_t i = 0; i < cpus.size(); i++)
+        if (bpf_map_update_elem(bpf_map__fd(skel_->maps.steer_cpus), &i, &cpus[i], BPF_ANY))
+            throw dme::Error(errno, "writing steer_cpus");
+    skel_->bss->steer_ncpus = uint32_t(cpus.size());
+    skel_->bss->steer_mode = 1;
+}
+
 void Pipeline::default_action(pipeline_action action, uint32_t key)
 {
     skel_->bss->default_action = action;

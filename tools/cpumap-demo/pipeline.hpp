@@ -34,6 +34,7 @@ public:
 
     // Run-time settings (.bss).
     void steer_to(uint32_t cpu);
+    void steer_by_flow(const std::vector<uint32_t>& cpus);  // flow hash over these CPUs
     void default_action(pipeline_action action, uint32_t key = 0);
     void work_rounds(uint32_t rounds);
     void rx_rounds(uint32_t rounds);  // emulated driver RX cost (rx_steer, rx_single)
