@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # Install the Debian packages the build, tests and demos need. Idempotent: only
 # packages that are missing are installed, so a second run costs one dpkg query.
+#   scripts/deps.sh [PKG...]              native build (extra packages appended)
+#   scripts/deps.sh --arch arm64 [PKG...] also the aarch64 cross toolchain, the
+#       :arm64 libraries (Debian multiarch) and qemu-user-static for a smoke run
 set -euo pipefail
+
+arch=
+if [ "${1:-}" = "--arch" ]; then
+  arch=${2:?"--arch needs an architecture (arm64)"}
+  shift 2
+  [ "$arch" = arm64 ] || { echo "deps: only --arch arm64 is supported" >&2; exit 1; }
+fi
 
 packages=(
   build-essential cmake pkg-config make
@@ -10,6 +20,16 @@ packages=(
   catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
   iproute2 ethtool python3
 )
+if [ "$arch" = arm64 ]; then
+  # The libraries the arm64 binaries link; CLI11, nlohmann-json and catch2 are
+  # header-only (Architecture: all) and come from the native list above.
+  packages+=(
+    gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static file
+    libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64
+    libnl-3-dev:arm64 libnl-route-3-dev:arm64 libnl-genl-3-dev:arm64
+    libfmt-dev:arm64 libcap-dev:arm64
+  )
+fi
 [ "$#" -gt 0 ] && packages+=("$@")
 
 missing=()
@@ -25,8 +45,15 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+refreshed=
+if [ "$arch" = arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  dpkg --add-architecture arm64
+  apt-get update
+  refreshed=1
+fi
 # A fresh machine has no package lists yet; refresh them only when needed.
 if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
+  [ -n "$refreshed" ] && exit 1
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
 fi

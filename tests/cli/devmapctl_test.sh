@@ -56,6 +56,26 @@ check "cpumap create" 0 "" -- $ctl map create $c type cpumap
 check "qsize limit" 1 "above the kernel's limit" -- $ctl slot set $c 1 qsize 99999
 check "cpumap set" 0 "" -- $ctl slot set $c 1 qsize 2048 prog "$objdir/cpumap_redirect_again.bpf.o:cpumap_redirect_again"
 check "cpumap list" 0 "qsize 2048" -- $ctl slot list $c
+# 'cpumap' verbs: the slot verbs, for a cpumap only.
+check "cpumap alias: set" 0 "" -- \
+  $ctl cpumap set $c 0 qsize 512 prog "$objdir/cpumap_pipeline.bpf.o:cpu_policy"
+check "cpumap alias: list" 0 "cpu 0    qsize 512    prog cpu_policy" -- $ctl cpumap list $c
+cpus=$($ctl -j cpumap list $c | json_field 'sorted((s["cpu"], s["qsize"], s["prog"]["name"]) for s in d)')
+[ "$cpus" = "[(0, 512, 'cpu_policy'), (1, 2048, 'cpumap_redirect')]" ] || { echo "FAIL: cpumap list JSON $cpus"; fails=$((fails + 1)); }
+check "cpumap alias: same listing as slot list" 0 "cpu 0    qsize 512" -- $ctl slot list $c
+check "cpumap alias: set without program" 0 "" -- $ctl cpumap set $c 0 qsize 256
+check "cpumap alias: program gone" 0 "qsize 256    prog -" -- $ctl cpumap list $c
+check "cpumap alias: devmap program refused" 1 "is not a cpumap (SEC" -- \
+  $ctl cpumap set $c 0 qsize 256 prog "$objdir/egress_count.bpf.o:egress_count"
+check "cpumap alias: qsize limit" 1 "above the kernel's limit" -- $ctl cpumap set $c 0 qsize 99999
+check "cpumap alias: no such CPU" 1 "is out of range" -- $ctl cpumap set $c 4000 qsize 256
+check "cpumap alias: not a cpumap" 1 "is not a cpumap" -- $ctl cpumap list $m
+check "cpumap alias: set on a devmap" 1 "is not a cpumap" -- $ctl cpumap set $m 0 qsize 256
+check "cpumap alias: grammar" 1 "cpumap set PATH CPU qsize N" -- $ctl cpumap set $c 0 dev cli0
+check "cpumap alias: del" 0 "" -- $ctl cpumap del $c 0
+check "cpumap alias: del of a devmap" 1 "is not a cpumap" -- $ctl cpumap del $m 8
+n=$($ctl -j cpumap list $c | json_field 'len(d)')
+[ "$n" = 1 ] || { echo "FAIL: $n cpumap slots after del (want 1)"; fails=$((fails + 1)); }
 check "probe" 0 '"egress_bypass"' -- $ctl -j probe
 
 echo "devmapctl: $((checks - fails)) passed, $fails failed"

@@ -1,32 +1,11 @@
 // A cpumap slot's program runs on the slot's CPU and can redirect again.
 #include <catch2/catch.hpp>
 
-#include <pthread.h>
-#include <sched.h>
-
 #include "fixtures.hpp"
 
 using namespace testing;
 
 namespace {
-// Keep the calling thread (and so the live-frame test run) on one CPU.
-class PinnedToCpu {
-public:
-    explicit PinnedToCpu(int cpu)
-    {
-        pthread_getaffinity_np(pthread_self(), sizeof(saved_), &saved_);
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(cpu, &one);
-        if (pthread_setaffinity_np(pthread_self(), sizeof(one), &one))
-            throw std::runtime_error("cannot pin the test thread");
-    }
-    ~PinnedToCpu() { pthread_setaffinity_np(pthread_self(), sizeof(saved_), &saved_); }
-
-private:
-    cpu_set_t saved_;
-};
-
 struct RemoteStage {
     Skel<cpumap_redirect_again> skel = open_load<cpumap_redirect_again>();
     dme::CpumapProgram prog = dme::CpumapProgram::from(skel->progs.cpumap_redirect_again);

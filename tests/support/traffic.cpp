@@ -15,14 +15,14 @@
 
 namespace testing {
 
-uint32_t run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t ingress_ifindex)
+uint32_t run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t ingress_ifindex, uint32_t batch)
 {
     xdp_md ctx{};
     ctx.data_end = frame.size();
     ctx.ingress_ifindex = ingress_ifindex;
     LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame.data(), .data_size_in = uint32_t(frame.size()),
                 .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = int(count),
-                .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+                .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = batch);
     if (!ingress_ifindex) {
         run.ctx_in = nullptr;
         run.ctx_size_in = 0;

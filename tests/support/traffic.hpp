@@ -3,9 +3,13 @@
 // namespace (real packets through a device's receive path).
 #pragma once
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <vector>
 
 #include "frames.hpp"
@@ -14,10 +18,13 @@
 
 namespace testing {
 
-// Run `prog_fd` on `count` copies of `frame` as live frames (batch 64), as if
-// received on `ingress_ifindex` (0: loopback). Returns the kernel's measured
-// time per frame in ns (bpf_test_run_opts.duration); throws on error.
-uint32_t run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t ingress_ifindex = 0);
+// Run `prog_fd` on `count` copies of `frame` as live frames (batch 64 by
+// default, at most 256; the kernel's page pool for the run recycles `batch`
+// pages), as if received on `ingress_ifindex` (0: loopback). Returns the
+// kernel's measured time per frame in ns (bpf_test_run_opts.duration); throws
+// on error.
+uint32_t run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t ingress_ifindex = 0,
+                         uint32_t batch = 64);
 
 // An AF_PACKET socket made once in a namespace: entering a namespace costs an
 // RCU grace period, so senders of many bursts keep one of these.
@@ -50,5 +57,26 @@ bool eventually(const std::function<bool()>& done,
 
 // Does a program with this id still exist in the kernel?
 bool prog_exists(uint32_t id);
+
+// Keep the calling thread (and so the live-frame test run) on one CPU.
+class PinnedToCpu {
+public:
+    explicit PinnedToCpu(int cpu)
+    {
+        pthread_getaffinity_np(pthread_self(), sizeof(saved_), &saved_);
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (pthread_setaffinity_np(pthread_self(), sizeof(one), &one))
+            throw std::runtime_error("cannot pin the test thread");
+    }
+    ~PinnedToCpu() { pthread_setaffinity_np(pthread_self(), sizeof(saved_), &saved_); }
+    PinnedToCpu(const PinnedToCpu&) = delete;
+    PinnedToCpu& operator=(const PinnedToCpu&) = delete;
+
+private:
+    cpu_set_t saved_;
+};
+
 
 }  // namespace testing

@@ -6,6 +6,9 @@
 //   devmapctl slot set PATH CPU qsize N [prog ...]          (cpumap)
 //   devmapctl slot del PATH KEY
 //   devmapctl slot list PATH
+//   devmapctl cpumap set PATH CPU qsize N [prog ...]   (the slot verbs, for a
+//   devmapctl cpumap del PATH CPU                       cpumap only: same code,
+//   devmapctl cpumap list PATH                          refuses other maps)
 // -j / -p print JSON (plain / pretty) like bpftool.
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -70,6 +73,13 @@ bool is_cpumap(const std::string& path)
 {
     dme::Fd fd(dme::check(bpfext_pinned_open(path.c_str())));
     return dme::read_map_info(fd.get()).type == BPF_MAP_TYPE_CPUMAP;
+}
+
+// The 'cpumap' verbs are the slot verbs restricted to a cpumap.
+void require_cpumap(const std::string& path)
+{
+    if (!is_cpumap(path))
+        throw dme::Error(EINVAL, fmt::format("{} is not a cpumap; 'devmapctl slot ...' manages devmap slots", path));
 }
 
 json prog_json(const dme::SlotProgramInfo& p)
@@ -281,6 +291,15 @@ int main(int argc, char** argv)
     auto slot_list = slot->add_subcommand("list", "PATH: the slots in use");
     slot_list->add_option("path", path)->required();
 
+    auto cpumap = app.add_subcommand("cpumap", "the slot verbs for a cpumap: set, del, list");
+    cpumap->require_subcommand(1);
+    auto cpumap_set = cpumap->add_subcommand("set", "PATH CPU qsize N [prog FILE.o:NAME|pinned PATH|id N]");
+    cpumap_set->add_option("args", args)->required();
+    auto cpumap_del = cpumap->add_subcommand("del", "PATH CPU: stop the CPU's kthread, release its program");
+    cpumap_del->add_option("args", args)->required();
+    auto cpumap_list = cpumap->add_subcommand("list", "PATH: CPUs with a queue, their qsize and program");
+    cpumap_list->add_option("path", path)->required();
+
     CLI11_PARSE(app, argc, argv);
     out.as_json |= out.pretty;
     try {
@@ -296,6 +315,20 @@ int main(int argc, char** argv)
             cmd_slot_del(args);
         else if (*slot_list)
             cmd_slot_list(path, out);
+        else if (*cpumap_set) {
+            if (!args.empty())
+                require_cpumap(args[0]);
+            if (args.size() >= 3 && args[2] != "qsize")
+                usage_error("cpumap set PATH CPU qsize N [prog ...]");
+            cmd_slot_set(args, false);
+        } else if (*cpumap_del) {
+            if (!args.empty())
+                require_cpumap(args[0]);
+            cmd_slot_del(args);
+        } else if (*cpumap_list) {
+            require_cpumap(path);
+            cmd_slot_list(path, out);
+        }
     } catch (const dme::Error& e) {
         if (out.as_json)
             out.print({{"error", e.what()}, {"errno", e.code()}});
