@@ -157,7 +157,10 @@ run_qemu() { # $1: accel args, $2: console log, $3: timeout
 	return $rc
 }
 
-TCG="-accel tcg,thread=multi -cpu max"
+# Single-threaded TCG: with thread=multi, a vCPU could still run an int3 that
+# text_poke_bp() had already patched away (the BPF dispatcher, under XDP
+# attach churn), and the guest oopsed in bpf_dispatcher_xdp_func.
+TCG="-accel tcg,thread=${TCG_THREAD:-single} -cpu max"
 KVM="-enable-kvm -cpu host"
 case $ACCEL in
 tcg) accel=$TCG;;

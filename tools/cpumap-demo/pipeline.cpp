@@ -1,5 +1,7 @@
 #include "pipeline.hpp"
 
+#include <bpf_ext/cpumap.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -45,6 +47,7 @@ Pipeline::Pipeline(const Pipeline* share)
         reuse(skel_->maps.tx_ports, share->skel_->maps.tx_ports);
         reuse(skel_->maps.rules, share->skel_->maps.rules);
     }
+    dme::check(bpfext_cpumap_fit_object(skel_->obj));  // kernels with NR_CPUS < the declared size
     if (int err = cpumap_pipeline__load(skel_.get()))
         throw dme::Error(-err, "loading the cpumap_pipeline object (see libbpf's log above)");
 }
