@@ -39,7 +39,7 @@ void require_two_cpus()
 
 }  // namespace
 
-TEST_CASE("pipeline: CPU 0 only steers; the slot program runs on CPU 1, which transmits through the devmap slot",
+TEST_CASE("pipeline: CPU 0 only steers, the slot program runs on CPU 1, which transmits through the devmap slot",
           "[cpumap][pipeline]")
 {
     require_two_cpus();

@@ -16,7 +16,7 @@ uint32_t place_only_in_slot(dme::DevmapEgress& slots, uint32_t key, const dme::I
 }
 }  // namespace
 
-TEST_CASE("the slot keeps its program alive; erasing the slot releases it", "[devmap][lifetime]")
+TEST_CASE("the slot keeps its program alive, and erasing the slot releases it", "[devmap][lifetime]")
 {
     Target target("lt0");
     auto slots = dme::DevmapEgress::create_hash("lt_slots", 16);
