@@ -5,7 +5,8 @@
 #
 # The guest's root is the host's root, shared read-only over 9p, so the
 # command can be any host binary (the cwd is kept). /tmp, /run and /var/tmp
-# are tmpfs in the guest (so host files under /tmp are not visible there);
+# are tmpfs in the guest (host files under /tmp are not visible there, except
+# the folder the command is run from, which is bound back in);
 # a host temp dir is shared read-write at /run/scratch. The script exits with
 # the command's exit code, or 99 when it passed but the kernel reported a
 # BUG/WARNING/KASAN/lockdep splat or a kmemleak leak, 124 on timeout, 125 on a
@@ -84,9 +85,18 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm 2>/dev/null
 mount -t devpts devpts /dev/pts 2>/dev/null
-for d in /tmp /run /var/tmp /dev/shm; do mount -t tmpfs tmpfs "$d"; done
-mkdir -p /run/scratch
+mount -t tmpfs tmpfs /run
+mkdir -p /run/scratch /run/host-tmp
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 scratch /run/scratch
+# The guest gets a writable /tmp of its own; a command run from a folder under
+# the host's /tmp (a CI clone, say) keeps seeing that folder through a bind.
+mount --bind /tmp /run/host-tmp
+for d in /tmp /var/tmp /dev/shm; do mount -t tmpfs tmpfs "$d"; done
+case $(cat /run/scratch/cwd) in
+/tmp/?*)
+	top=$(cat /run/scratch/cwd | cut -d/ -f3)
+	mkdir -p "/tmp/$top" && mount --bind "/run/host-tmp/$top" "/tmp/$top";;
+esac
 mount -t bpf bpffs /sys/fs/bpf
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug
