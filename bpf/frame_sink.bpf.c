@@ -20,4 +20,21 @@ int frame_count_pass(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* Count, keep the first bytes of the last frame for the test to inspect,
+ * and drop: what a rewriting egress program produced, as it arrived. */
+__u8 last_frame[64];
+__u32 last_len;
+
+SEC("xdp")
+int frame_peek(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+
+	last_len = data_end - data;
+	if (data + sizeof(last_frame) <= data_end)
+		__builtin_memcpy(last_frame, data, sizeof(last_frame));
+	count_verdict(&counters, ctx, XDP_DROP);
+	return XDP_DROP;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
