@@ -41,6 +41,9 @@ name=$($ctl -j slot list $m | json_field 'sorted(d, key=lambda s: s["key"])[0]["
 keys=$($ctl -j slot list $m | json_field 'sorted(s["key"] for s in d)')
 [ "$keys" = "[7, 8]" ] || { echo "FAIL: JSON keys $keys"; fails=$((fails + 1)); }
 check "show" 0 '"slots_used":2' -- $ctl -j map show $m
+check "stats" 0 '"dev_sent_per_s":0' -- $ctl -j stats $m --interval 100
+check "stats table" 0 "runs/s" -- $ctl stats $m -i 100
+check "stats without a map" 1 "nothing is pinned" -- $ctl stats /sys/fs/bpf/none-such-map
 check "missing device" 1 "no device named 'nosuch'" -- $ctl slot set $m 9 dev nosuch
 check "wrong program kind" 1 'is not a devmap egress' -- \
   $ctl slot set $m 9 dev cli0 prog "$objdir/cpumap_redirect_again.bpf.o:cpumap_redirect_again"

@@ -9,6 +9,7 @@
 //   devmapctl cpumap set PATH CPU qsize N [prog ...]   (the slot verbs, for a
 //   devmapctl cpumap del PATH CPU                       cpumap only: same code,
 //   devmapctl cpumap list PATH                          refuses other maps)
+//   devmapctl stats PATH [--interval MS] [--watch]   per-slot rates
 // -j / -p print JSON (plain / pretty) like bpftool.
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -23,6 +24,8 @@
 #include <bpf/libbpf.h>
 #include <bpf_ext/pin.h>
 #include <devmap_egress/devmap_egress.hpp>
+
+#include "stats.hpp"
 
 using nlohmann::json;
 
@@ -260,6 +263,26 @@ void cmd_slot_list(const std::string& path, const Output& out)
     }
 }
 
+void cmd_stats(const std::string& path, unsigned interval_ms, bool watch, const Output& out)
+{
+    devmapctl::SlotStats stats;
+    do {
+        auto rows = stats.sample(path, std::chrono::milliseconds(interval_ms));
+        if (out.as_json) {
+            out.print(rows);
+            continue;
+        }
+        fmt::print("{:<6} {:<16} {:<16} {:>12} {:>12} {:>12} {:>10}\n", "key", "dev", "prog", "runs/s", "sent/s",
+                   "not sent/s", "errors/s");
+        for (const auto& r : rows)
+            fmt::print("{:<6} {:<16} {:<16} {:>12.0f} {:>12.0f} {:>12.0f} {:>10.0f}\n", r["key"].get<uint32_t>(),
+                       r["ifname"].get<std::string>(), r["prog"].is_null() ? "-" : r["prog"]["name"].get<std::string>(),
+                       r["prog_runs_per_s"].get<double>(), r["dev_sent_per_s"].get<double>(),
+                       r["dev_not_sent_per_s"].get<double>(), r["dev_xmit_errors_per_s"].get<double>());
+        std::fflush(stdout);
+    } while (watch);
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -300,6 +323,13 @@ int main(int argc, char** argv)
     auto cpumap_list = cpumap->add_subcommand("list", "PATH: CPUs with a queue, their qsize and program");
     cpumap_list->add_option("path", path)->required();
 
+    auto stats = app.add_subcommand("stats", "PATH: per slot, program runs and device transmit results per second");
+    stats->add_option("path", path)->required();
+    unsigned interval_ms = 1000;
+    bool watch = false;
+    stats->add_option("-i,--interval", interval_ms, "sampling interval in milliseconds")->check(CLI::Range(10u, 3600000u));
+    stats->add_flag("-w,--watch", watch, "print a new sample every interval until interrupted");
+
     CLI11_PARSE(app, argc, argv);
     out.as_json |= out.pretty;
     try {
@@ -328,6 +358,8 @@ int main(int argc, char** argv)
         } else if (*cpumap_list) {
             require_cpumap(path);
             cmd_slot_list(path, out);
+        } else if (*stats) {
+            cmd_stats(path, interval_ms, watch, out);
         }
     } catch (const dme::Error& e) {
         if (out.as_json)

@@ -1,0 +1,120 @@
+#include "stats.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include <devmap_egress/devmap.hpp>
+#include <devmap_egress/error.hpp>
+
+#include "devmap_xmit_stats.skel.h"
+
+namespace devmapctl {
+
+namespace {
+struct XmitCounts {
+    uint64_t flushes = 0, sent = 0, not_sent = 0, errors = 0;
+};
+
+std::map<uint32_t, XmitCounts> read_xmit(int map_fd)
+{
+    std::map<uint32_t, XmitCounts> out;
+    std::vector<XmitCounts> per_cpu(libbpf_num_possible_cpus());
+    uint32_t key, *prev = nullptr;
+    while (!bpf_map_get_next_key(map_fd, prev, &key)) {
+        if (!bpf_map_lookup_elem(map_fd, &key, per_cpu.data())) {
+            XmitCounts sum;
+            for (const auto& c : per_cpu) {
+                sum.flushes += c.flushes;
+                sum.sent += c.sent;
+                sum.not_sent += c.not_sent;
+                sum.errors += c.errors;
+            }
+            out[key] = sum;
+        }
+        prev = &key;
+    }
+    return out;
+}
+
+uint64_t prog_runs(uint32_t id)
+{
+    if (!id)
+        return 0;
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0)
+        return 0;
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    uint64_t runs = bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.run_cnt;
+    close(fd);
+    return runs;
+}
+}  // namespace
+
+SlotStats::SlotStats()
+{
+    skel_ = devmap_xmit_stats__open_and_load();
+    if (!skel_)
+        dme::fail(errno, std::string("loading the xmit statistics program failed: ") + std::strerror(errno));
+    link_ = bpf_program__attach(skel_->progs.count_devmap_xmit);
+    if (!link_) {
+        int err = errno;
+        devmap_xmit_stats__destroy(skel_);
+        dme::fail(err, std::string("attaching to the xdp:xdp_devmap_xmit tracepoint failed: ") + std::strerror(err) +
+                           " (is tracefs available and the kernel built with tracepoints?)");
+    }
+    int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (fd < 0) {
+        int err = errno;
+        bpf_link__destroy(link_);
+        devmap_xmit_stats__destroy(skel_);
+        dme::fail(err, std::string("turning on BPF run statistics failed: ") + std::strerror(err));
+    }
+    run_stats_ = dme::Fd(fd);
+}
+
+SlotStats::~SlotStats()
+{
+    bpf_link__destroy(link_);
+    devmap_xmit_stats__destroy(skel_);
+}
+
+nlohmann::json SlotStats::sample(const std::string& map_path, std::chrono::milliseconds interval)
+{
+    auto map = dme::DevmapEgress::open(map_path);
+    int xmit_fd = bpf_map__fd(skel_->maps.xmit_by_dev);
+    auto slots = map.slots();
+    std::vector<uint64_t> runs_before;
+    for (const auto& s : slots)
+        runs_before.push_back(prog_runs(s.prog.id));
+    auto xmit_before = read_xmit(xmit_fd);
+    std::this_thread::sleep_for(interval);
+    auto xmit_after = read_xmit(xmit_fd);
+
+    double secs = std::chrono::duration<double>(interval).count();
+    auto rate = [&](uint64_t a, uint64_t b) { return double(b - a) / secs; };
+    nlohmann::json rows = nlohmann::json::array();
+    for (size_t i = 0; i < slots.size(); i++) {
+        const auto& s = slots[i];
+        XmitCounts a = xmit_before[s.ifindex], b = xmit_after[s.ifindex];
+        rows.push_back({{"key", s.key},
+                        {"ifindex", s.ifindex},
+                        {"ifname", s.ifname},
+                        {"prog", s.prog.id ? nlohmann::json{{"id", s.prog.id}, {"name", s.prog.name}} : nlohmann::json()},
+                        {"prog_runs_per_s", rate(runs_before[i], prog_runs(s.prog.id))},
+                        // Per device: slots that share a device share these.
+                        {"dev_sent_per_s", rate(a.sent, b.sent)},
+                        {"dev_not_sent_per_s", rate(a.not_sent, b.not_sent)},
+                        {"dev_xmit_errors_per_s", rate(a.errors, b.errors)}});
+    }
+    return rows;
+}
+
+}  // namespace devmapctl
