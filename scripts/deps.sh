@@ -18,7 +18,7 @@ packages=(
   clang-19 llvm-19 libbpf-dev bpftool libelf-dev zlib1g-dev
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libcap-dev
   catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
-  iproute2 ethtool python3
+  iproute2 ethtool python3 bash-completion
 )
 if [ "$arch" = arm64 ]; then
   # The libraries the arm64 binaries link; CLI11, nlohmann-json and catch2 are

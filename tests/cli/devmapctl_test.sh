@@ -81,5 +81,16 @@ n=$($ctl -j cpumap list $c | json_field 'len(d)')
 [ "$n" = 1 ] || { echo "FAIL: $n cpumap slots after del (want 1)"; fails=$((fails + 1)); }
 check "probe" 0 '"egress_bypass"' -- $ctl -j probe
 
+# Bash completion offers the verbs, keywords and values.
+completion=$(dirname "$0")/../../tools/devmapctl/devmapctl.bash-completion
+complete_words() {
+  bash -c 'source /usr/share/bash-completion/bash_completion; source "$0"; shift
+    COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+    _devmapctl; echo "${COMPREPLY[*]}"' "$completion" "$@"
+}
+check "complete verbs" 0 "slot" -- complete_words devmapctl sl
+check "complete map types" 0 "devmap devmap_hash" -- complete_words devmapctl map create /x type d
+check "complete devices" 0 "cli0" -- complete_words devmapctl slot set $m 1 dev cli
+
 echo "devmapctl: $((checks - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]
