@@ -84,7 +84,7 @@ check "probe" 0 '"egress_bypass"' -- $ctl -j probe
 # Bash completion offers the verbs, keywords and values.
 completion=$(dirname "$0")/../../tools/devmapctl/devmapctl.bash-completion
 complete_words() {
-  bash -c 'source /usr/share/bash-completion/bash_completion; source "$0"; shift
+  bash -c 'source /usr/share/bash-completion/bash_completion; source "$0"
     COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
     _devmapctl; echo "${COMPREPLY[*]}"' "$completion" "$@"
 }
