@@ -45,7 +45,7 @@ struct Config {
     int runs = 7;
     uint32_t packets = 2'000'000;
     std::vector<uint32_t> sizes{64, 1500};
-    std::vector<uint32_t> slot_counts{1, 16, 256, 1024};
+    std::vector<uint32_t> slot_counts{1, 16, 64, 256, 1024};
     uint32_t veths = 64;
     uint32_t cp_slots = 1000;
     int cpu = -1;  // -1: the last online CPU
