@@ -18,15 +18,6 @@
 
 #include "vm_policy_types.h"
 
-#ifndef ETH_P_8021Q
-#define ETH_P_8021Q 0x8100
-#endif
-#ifndef ETH_P_8021AD
-#define ETH_P_8021AD 0x88A8
-#endif
-#ifndef ETH_P_ARP
-#define ETH_P_ARP 0x0806
-#endif
 
 /* The VM's identity: its MAC, and its addresses (both families). */
 struct {
