@@ -35,7 +35,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 need=()
 for p in linux-source-6.12 bc bison flex libelf-dev libssl-dev dwarves cpio ccache \
 	 gcc make patch xz-utils python3; do
-	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+	dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
 	log "installing ${need[*]}"

@@ -1,12 +1,17 @@
 #!/bin/bash
 # Build a cut-down test_progs that holds only the tests named on the command
-# line (default: xdp_devmap_egress_mix), from the patched tree's selftests,
-# with the in-tree libbpf and test_progs framework. The full test_progs needs
-# a kernel built with the selftests' config, modules and ~45 min here; the
-# tests this series adds only need linux/bpf.h, so this takes about a minute.
+# line (default: the series' tests and the mainline devmap/cpumap tests below),
+# from the patched tree's selftests, with the in-tree libbpf and test_progs
+# framework. The full test_progs needs a kernel built with the selftests'
+# config, modules and ~45 min here; these tests only need linux/bpf.h, or
+# vmlinux.h dumped from the guest kernel's BTF, so this takes about a minute.
+# Each test's BPF objects are the skeletons its prog_tests/<test>.c includes.
 #
 #   kernel-patches/selftest.sh [test ...]
 #   kernel-patches/vmtest.sh -f stock -- $KBUILD_DIR/selftest/test_progs -t xdp_devmap_egress_mix
+#
+# SELFTEST_SRC: source tree to take the selftests from (default: the patched
+# tree that build.sh unpacks; vmlinux.h comes from its out-patched build).
 #
 # Prints the path of test_progs on the last line of stdout.
 set -euo pipefail
@@ -17,13 +22,14 @@ KBUILD_DIR=${KBUILD_DIR:-$REPO/kbuild}
 JOBS=${JOBS:-$(nproc)}
 CLANG=${CLANG:-clang-19}
 TESTS=("$@")
-[ ${#TESTS[@]} -gt 0 ] || TESTS=(xdp_devmap_egress_mix)
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(xdp_devmap_egress_mix xdp_devmap_default
+				xdp_devmap_attach xdp_cpumap_attach xdp_do_redirect)
 
 log() { printf '==> %s\n' "$*" >&2; }
 
 need=()
 for p in clang-19 llvm-19 bpftool libelf-dev zlib1g-dev gcc make pkg-config; do
-	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+	dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq
@@ -31,8 +37,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # The selftests come with the series: make sure the patched tree is unpacked.
-CONFIG_ONLY=1 "$HERE/build.sh" patched >/dev/null
-SRC=$KBUILD_DIR/src-patched
+if [ -z "${SELFTEST_SRC:-}" ]; then
+	CONFIG_ONLY=1 "$HERE/build.sh" patched >/dev/null
+fi
+SRC=${SELFTEST_SRC:-$KBUILD_DIR/src-patched}
 ST=$SRC/tools/testing/selftests/bpf
 OUT=$KBUILD_DIR/selftest
 mkdir -p "$OUT/obj/prog_tests" "$OUT/libbpf"
@@ -50,13 +58,23 @@ BPF_CFLAGS=(-g -Wall -Werror -D__TARGET_ARCH_x86 -I"$INC" -I"$ST" -I"$SRC/tools/
 CFLAGS=(-g -O0 -rdynamic -Wall -Werror -fno-omit-frame-pointer -I"$OUT/obj" -I"$ST" -I"$INC"
 	-I"$SRC/tools/lib" -I"$SRC/tools/include" -I"$SRC/tools/arch/x86/include" -I"$SRC/tools/include/uapi")
 
+rm -f "$OUT/obj/vmlinux.h"	# the kernel may have changed
 : > "$OUT/obj/tests.h.new"
 echo '/* Generated header, do not edit */' >> "$OUT/obj/tests.h.new"
 for t in "${TESTS[@]}"; do
-	prog=$ST/progs/$t.c
-	log "BPF $t"
-	"$CLANG" "${BPF_CFLAGS[@]}" -O2 --target=bpf -mcpu=v3 -c "$prog" -o "$OUT/obj/$t.bpf.o"
-	bpftool gen skeleton "$OUT/obj/$t.bpf.o" name "$t" > "$OUT/obj/$t.skel.h"
+	for o in $(sed -n -E 's/^#include "([a-zA-Z0-9_]+)\.skel\.h"/\1/p' "$ST/prog_tests/$t.c"); do
+		prog=$ST/progs/$o.c
+		if grep -q '^#include <vmlinux.h>' "$prog" && [ ! -f "$OUT/obj/vmlinux.h" ]; then
+			vmlinux=$KBUILD_DIR/out-patched/vmlinux
+			[ -f "$vmlinux" ] || { echo "selftest.sh: $o needs $vmlinux (make kernel)" >&2; exit 1; }
+			log "vmlinux.h from $vmlinux"
+			bpftool btf dump file "$vmlinux" format c > "$OUT/obj/vmlinux.h"
+		fi
+		log "BPF $o ($t)"
+		"$CLANG" "${BPF_CFLAGS[@]}" -I"$OUT/obj" -O2 --target=bpf -mcpu=v3 -c "$prog" \
+			-o "$OUT/obj/$o.bpf.o"
+		bpftool gen skeleton "$OUT/obj/$o.bpf.o" name "$o" > "$OUT/obj/$o.skel.h"
+	done
 	sed -n -E 's/^void (serial_)?test_([a-zA-Z0-9_]+)\((void)?\).*/DEFINE_TEST(\2)/p' \
 		"$ST/prog_tests/$t.c" >> "$OUT/obj/tests.h.new"
 done
