@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_ext/cpumap.h"
+#include "bpf_ext/default_prog.h"
 #include "internal.h"
 
 static const enum bpf_map_type cpumap_types[] = { BPF_MAP_TYPE_CPUMAP, BPF_MAP_TYPE_UNSPEC };
@@ -15,7 +16,7 @@ int bpfext_cpumap_create(const char *name, __u32 max_entries,
 {
 	LIBBPF_OPTS(bpf_map_create_opts, create);
 	__u32 value_size;
-	int fd;
+	int fd, default_fd;
 
 	if (!EXT_OPTS_VALID(opts, bpfext_cpumap_create_opts))
 		return -EINVAL;
@@ -26,12 +27,28 @@ int bpfext_cpumap_create(const char *name, __u32 max_entries,
 			return ext_fail(-n, "cannot count the possible CPUs: %s", strerror(-n));
 		max_entries = n;
 	}
-	value_size = EXT_OPTS_GET(opts, value_size, 0) ?: sizeof(struct bpf_cpumap_val);
-	if (value_size != 4 && value_size != sizeof(struct bpf_cpumap_val))
-		return ext_fail(EINVAL, "cpumap value size %u: the kernel takes 4 (qsize) "
-				"or 8 (qsize and program)", value_size);
+	default_fd = EXT_OPTS_GET(opts, default_prog_fd, 0);
+	value_size = EXT_OPTS_GET(opts, value_size, 0) ?:
+		(default_fd > 0 ? BPFEXT_SLOT_VALUE_EXT_SIZE : sizeof(struct bpf_cpumap_val));
+	if (value_size != 4 && value_size != sizeof(struct bpf_cpumap_val) &&
+	    value_size != BPFEXT_SLOT_VALUE_EXT_SIZE)
+		return ext_fail(EINVAL, "cpumap value size %u: the kernel takes 4 (qsize), "
+				"8 (qsize and program) or, patched, 12 (and slot flags)",
+				value_size);
+	if (default_fd > 0) {
+		struct bpf_prog_info pi;
+		int err = ext_prog_info(default_fd, "cpumap", &pi);
+
+		if (err)
+			return err;
+	}
+	if ((default_fd > 0 || value_size == BPFEXT_SLOT_VALUE_EXT_SIZE) &&
+	    !ext_default_prog_supported())
+		return ext_patched_kernel_needed(default_fd > 0 ? "a cpumap with a default program"
+								: "a cpumap with 12-byte values");
 	create.map_flags = EXT_OPTS_GET(opts, map_flags, 0);
 	create.numa_node = EXT_OPTS_GET(opts, numa_node, 0);
+	create.map_extra = default_fd > 0 ? (__u64)default_fd : 0;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_CPUMAP, name, sizeof(__u32), value_size,
 			    max_entries, &create);
@@ -44,7 +61,15 @@ int bpfext_cpumap_create(const char *name, __u32 max_entries,
 	case E2BIG:
 		return ext_fail(E2BIG, "a cpumap has at most one slot per possible CPU "
 				"number (NR_CPUS); %u is too many", max_entries);
+	case ELOOP:
+		return ext_fail(ELOOP, "the default program uses this cpumap itself (e.g. "
+				"redirects into it): the two would keep each other alive "
+				"forever; pick a default that redirects elsewhere");
 	case EINVAL:
+		if (default_fd > 0)
+			return ext_fail(EINVAL, "the kernel refused the default program: it must "
+					"be loaded from SEC(\"xdp/cpumap\") (expected attach type "
+					"BPF_XDP_CPUMAP)");
 		if (value_size == 8)
 			return ext_fail(EINVAL, "the kernel refused a cpumap with 8-byte "
 					"values: programs in cpumap slots need Linux 5.9 or "
@@ -59,7 +84,7 @@ int bpfext_cpumap_create(const char *name, __u32 max_entries,
 static int lookup_slot(int map_fd, const struct bpf_map_info *mi, __u32 cpu,
 		       struct bpfext_cpumap_slot *slot)
 {
-	struct bpf_cpumap_val val = {};
+	struct ext_slot_val val = {};
 
 	if (bpf_map_lookup_elem(map_fd, &cpu, &val)) {
 		if (errno == ENOENT)
@@ -68,8 +93,9 @@ static int lookup_slot(int map_fd, const struct bpf_map_info *mi, __u32 cpu,
 				mi->name, strerror(errno));
 	}
 	slot->cpu = cpu;
-	slot->qsize = val.qsize;
-	slot->prog_id = mi->value_size >= sizeof(val) ? val.bpf_prog.id : 0;
+	slot->qsize = val.target;
+	slot->prog_id = mi->value_size >= sizeof(struct bpf_cpumap_val) ? val.prog.id : 0;
+	slot->flags = mi->value_size >= BPFEXT_SLOT_VALUE_EXT_SIZE ? val.flags : 0;
 	return 0;
 }
 
@@ -97,7 +123,7 @@ static int check_cpu(const struct bpf_map_info *mi, __u32 cpu, bool allow_offlin
 int bpfext_cpumap_set(int map_fd, __u32 cpu, __u32 qsize, int prog_fd,
 		      const struct bpfext_cpumap_set_opts *opts)
 {
-	struct bpf_cpumap_val val = { .qsize = qsize, .bpf_prog.fd = -1 };
+	struct ext_slot_val val = { .target = qsize, .prog.fd = -1 };
 	struct bpf_prog_info pi = {};
 	struct bpf_map_info mi;
 	__u64 flags;
@@ -145,9 +171,22 @@ int bpfext_cpumap_set(int map_fd, __u32 cpu, __u32 qsize, int prog_fd,
 		err = ext_prog_info(prog_fd, "cpumap", &pi);
 		if (err)
 			return err;
-		val.bpf_prog.fd = ext_slot_prog_fd(prog_fd, &owned);
-		if (val.bpf_prog.fd < 0)
-			return val.bpf_prog.fd;
+		val.prog.fd = ext_slot_prog_fd(prog_fd, &owned);
+		if (val.prog.fd < 0)
+			return val.prog.fd;
+	}
+	if (EXT_OPTS_GET(opts, no_default, false)) {
+		if (prog_fd >= 0 || mi.value_size < BPFEXT_SLOT_VALUE_EXT_SIZE) {
+			if (owned >= 0)
+				close(owned);
+			return ext_fail(EINVAL, prog_fd >= 0 ?
+					"no_default is for a slot without a program: pass "
+					"prog_fd -1, or drop no_default" :
+					"map '%s' cannot say 'no default program' with %u-byte "
+					"values: create it with 12-byte values (patched kernels)",
+					mi.name, mi.value_size);
+		}
+		val.flags = BPFEXT_SLOT_NO_DEFAULT;
 	}
 
 	err = bpf_map_update_elem(map_fd, &cpu, &val, BPF_ANY) ? errno : 0;

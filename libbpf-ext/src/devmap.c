@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "bpf_ext/default_prog.h"
 #include "bpf_ext/devmap.h"
 #include "internal.h"
 
@@ -17,7 +18,7 @@ int bpfext_devmap_create(enum bpf_map_type type, const char *name, __u32 max_ent
 {
 	LIBBPF_OPTS(bpf_map_create_opts, create);
 	__u32 value_size;
-	int fd;
+	int fd, default_fd;
 
 	if (!EXT_OPTS_VALID(opts, bpfext_devmap_create_opts))
 		return -EINVAL;
@@ -27,12 +28,28 @@ int bpfext_devmap_create(enum bpf_map_type type, const char *name, __u32 max_ent
 				ext_map_type_str(type));
 	if (!max_entries)
 		return ext_fail(EINVAL, "a devmap needs at least one slot (max_entries 0)");
-	value_size = EXT_OPTS_GET(opts, value_size, 0) ?: sizeof(struct bpf_devmap_val);
-	if (value_size != 4 && value_size != sizeof(struct bpf_devmap_val))
+	default_fd = EXT_OPTS_GET(opts, default_prog_fd, 0);
+	value_size = EXT_OPTS_GET(opts, value_size, 0) ?:
+		(default_fd > 0 ? BPFEXT_SLOT_VALUE_EXT_SIZE : sizeof(struct bpf_devmap_val));
+	if (value_size != 4 && value_size != sizeof(struct bpf_devmap_val) &&
+	    value_size != BPFEXT_SLOT_VALUE_EXT_SIZE)
 		return ext_fail(EINVAL, "devmap value size %u: the kernel takes 4 "
-				"(ifindex) or 8 (ifindex and program)", value_size);
+				"(ifindex), 8 (ifindex and program) or, patched, 12 "
+				"(and slot flags)", value_size);
+	if (default_fd > 0) {
+		struct bpf_prog_info pi;
+		int err = ext_prog_info(default_fd, "devmap", &pi);
+
+		if (err)
+			return err;
+	}
+	if ((default_fd > 0 || value_size == BPFEXT_SLOT_VALUE_EXT_SIZE) &&
+	    !ext_default_prog_supported())
+		return ext_patched_kernel_needed(default_fd > 0 ? "a devmap with a default program"
+								: "a devmap with 12-byte values");
 	create.map_flags = EXT_OPTS_GET(opts, map_flags, 0);
 	create.numa_node = EXT_OPTS_GET(opts, numa_node, 0);
+	create.map_extra = default_fd > 0 ? (__u64)default_fd : 0;
 
 	fd = bpf_map_create(type, name, sizeof(__u32), value_size, max_entries, &create);
 	if (fd >= 0)
@@ -41,7 +58,14 @@ int bpfext_devmap_create(enum bpf_map_type type, const char *name, __u32 max_ent
 	case EPERM:
 		return ext_fail(EPERM, "creating a devmap needs CAP_NET_ADMIN and CAP_BPF "
 				"(or CAP_SYS_ADMIN): run as root");
+	case ELOOP:
+		return ext_fail(ELOOP, "the default program uses a map that would hold it "
+				"forever: pick a default that does not use this map");
 	case EINVAL:
+		if (default_fd > 0)
+			return ext_fail(EINVAL, "the kernel refused the default program: it must "
+					"be loaded from SEC(\"xdp/devmap\") (expected attach type "
+					"BPF_XDP_DEVMAP)");
 		if (value_size == 8)
 			return ext_fail(EINVAL, "the kernel refused a %s with 8-byte values: "
 					"programs in devmap slots need Linux 5.8 or later "
@@ -59,7 +83,7 @@ int bpfext_devmap_create(enum bpf_map_type type, const char *name, __u32 max_ent
 static int lookup_slot(int map_fd, const struct bpf_map_info *mi, __u32 key,
 		       struct bpfext_devmap_slot *slot)
 {
-	struct bpf_devmap_val val = {};
+	struct ext_slot_val val = {};
 
 	if (bpf_map_lookup_elem(map_fd, &key, &val)) {
 		if (errno == ENOENT)
@@ -68,8 +92,9 @@ static int lookup_slot(int map_fd, const struct bpf_map_info *mi, __u32 key,
 				mi->name, strerror(errno));
 	}
 	slot->key = key;
-	slot->ifindex = val.ifindex;
-	slot->prog_id = mi->value_size >= sizeof(val) ? val.bpf_prog.id : 0;
+	slot->ifindex = val.target;
+	slot->prog_id = mi->value_size >= sizeof(struct bpf_devmap_val) ? val.prog.id : 0;
+	slot->flags = mi->value_size >= BPFEXT_SLOT_VALUE_EXT_SIZE ? val.flags : 0;
 	return 0;
 }
 
@@ -106,7 +131,7 @@ static int explain_update(int err, const struct bpf_map_info *mi, __u32 key,
 int bpfext_devmap_set(int map_fd, __u32 key, __u32 ifindex, int prog_fd,
 		      const struct bpfext_devmap_set_opts *opts)
 {
-	struct bpf_devmap_val val = { .ifindex = ifindex, .bpf_prog.fd = -1 };
+	struct ext_slot_val val = { .target = ifindex, .prog.fd = -1 };
 	struct bpf_prog_info pi = {};
 	struct bpf_map_info mi;
 	char ifname[IF_NAMESIZE];
@@ -150,6 +175,17 @@ int bpfext_devmap_set(int map_fd, __u32 key, __u32 ifindex, int prog_fd,
 		if (err)
 			return err;
 	}
+	if (EXT_OPTS_GET(opts, no_default, false)) {
+		if (prog_fd >= 0)
+			return ext_fail(EINVAL, "no_default is for a slot without a program: "
+					"pass prog_fd -1, or drop no_default to give the slot "
+					"its own program");
+		if (mi.value_size < BPFEXT_SLOT_VALUE_EXT_SIZE)
+			return ext_fail(EINVAL, "map '%s' has %u-byte values, which cannot say "
+					"'no default program': create the map with 12-byte "
+					"values (patched kernels)", mi.name, mi.value_size);
+		val.flags = BPFEXT_SLOT_NO_DEFAULT;
+	}
 	if (!EXT_OPTS_GET(opts, skip_xmit_check, false) && ext_xdp_xmit_capable(ifindex) == 0)
 		return ext_fail(EOPNOTSUPP, "device %s (ifindex %u) cannot transmit XDP "
 				"frames now (no ndo_xdp_xmit), so frames redirected to "
@@ -158,9 +194,9 @@ int bpfext_devmap_set(int map_fd, __u32 key, __u32 ifindex, int prog_fd,
 				"generic (skb) XDP set skip_xmit_check (devmapctl: --force)", ifname, ifindex);
 
 	if (prog_fd >= 0) {
-		val.bpf_prog.fd = ext_slot_prog_fd(prog_fd, &owned);
-		if (val.bpf_prog.fd < 0)
-			return val.bpf_prog.fd;
+		val.prog.fd = ext_slot_prog_fd(prog_fd, &owned);
+		if (val.prog.fd < 0)
+			return val.prog.fd;
 	}
 	err = bpf_map_update_elem(map_fd, &key, &val, flags) ? errno : 0;
 	if (owned >= 0)

@@ -53,6 +53,22 @@ int ext_slot_prog_fd(int prog_fd, int *owned);
 int ext_explain_prog_refusal(int err, int prog_fd, enum bpf_map_type type,
 			     const struct bpf_prog_info *pi, const char *map_name);
 
+/* A slot value in any of the kernel's layouts: 4 bytes (ifindex or qsize),
+ * 8 (+ program fd/id) or 12 (+ BPFEXT_SLOT_* flags, patched kernels). */
+struct ext_slot_val {
+	__u32 target; /* ifindex or qsize */
+	union {
+		int fd;
+		__u32 id;
+	} prog;
+	__u32 flags;
+};
+
+/* Map-wide default programs (kernel-patches/ 0003-0004). */
+bool ext_default_prog_supported(void);
+/* The explanation for a stock kernel: returns -EOPNOTSUPP. */
+int ext_patched_kernel_needed(const char *what);
+
 /* Devices. */
 int ext_device_name(__u32 ifindex, char name[IF_NAMESIZE]);
 /* 1: can transmit XDP frames (ndo_xdp_xmit), 0: cannot, <0: unknown (kernel

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_ether.h>
 
+#include "bpf_ext/default_prog.h"
 #include "bpf_ext/probe.h"
 #include "internal.h"
 #include "probe_features.skel.h"
@@ -51,6 +52,8 @@ int bpfext_probe(struct bpfext_features *f)
 	f->devmap_hash = probe_map(BPF_MAP_TYPE_DEVMAP_HASH, sizeof(__u32));
 	f->devmap_hash_prog = probe_map(BPF_MAP_TYPE_DEVMAP_HASH, sizeof(struct bpf_devmap_val));
 	f->cpumap_prog = probe_map(BPF_MAP_TYPE_CPUMAP, sizeof(struct bpf_cpumap_val));
+	/* Patched kernels take 12-byte values (slot flags) with default programs. */
+	f->default_prog = probe_map(BPF_MAP_TYPE_DEVMAP, BPFEXT_SLOT_VALUE_EXT_SIZE);
 	if (f->devmap_prog == BPFEXT_UNKNOWN && errno == EPERM)
 		return ext_fail(EPERM, "probing needs CAP_BPF and CAP_NET_ADMIN (or "
 				"CAP_SYS_ADMIN): run as root");

@@ -9,7 +9,8 @@ TEST_CASE("slots() lists used slots with device names and program identity", "[d
 {
     Target a("ls0"), b("ls1");
     Counter egress;
-    for (auto make : {&dme::DevmapEgress::create, &dme::DevmapEgress::create_hash}) {
+    using Make = dme::DevmapEgress (*)(const std::string&, uint32_t);
+    for (Make make : {Make(&dme::DevmapEgress::create), Make(&dme::DevmapEgress::create_hash)}) {
         auto m = make("ls_slots", 64);
         m.set(5, a.dev(), egress.prog);
         m.set(40, b.dev());

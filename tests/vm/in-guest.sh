@@ -16,8 +16,10 @@ run() {
 # Under TCG the guest runs several times slower than the host: the tests'
 # waits for asynchronous kernel work are generous enough for it.
 # [scale] (1000 taps) is left to the host run: under TCG it takes minutes.
-run kernel-tests "$build/tests/kernel/kernel-tests" --reporter compact "~[scale]"
-run selftest "$kbuild/selftest/test_progs" -t xdp_devmap_egress_mix
+# [stock-kernel] tests expect the refusals of an unpatched kernel.
+run kernel-tests "$build/tests/kernel/kernel-tests" --reporter compact "~[scale]~[stock-kernel]"
+# The series' selftests and the mainline ones for these maps.
+run selftests "$kbuild/selftest/test_progs" -t xdp_devmap_egress_mix,xdp_devmap_default,xdp_devmap_attach,xdp_cpumap_attach,xdp_do_redirect
 run reproducer "$repo/kernel-patches/tests/devmap_mix"
 echo "vmtest: $passed passed, $failed failed"
 exit "$failed"

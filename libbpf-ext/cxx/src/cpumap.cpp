@@ -22,6 +22,18 @@ CpuMap CpuMap::create(const std::string& name, uint32_t max_entries)
     return CpuMap(Fd(check(bpfext_cpumap_create(name.c_str(), max_entries, nullptr))));
 }
 
+CpuMap CpuMap::create(const std::string& name, uint32_t max_entries, const CpumapProgram& default_prog)
+{
+    bpfext_cpumap_create_opts o{};
+    o.sz = sizeof(o);
+    o.default_prog_fd = default_prog.fd();
+    return CpuMap(Fd(check(bpfext_cpumap_create(name.c_str(), max_entries, &o))));
+}
+
+void CpuMap::set_default(const CpumapProgram& prog) { set_default_program(fd_.get(), prog.fd()); }
+bool CpuMap::clear_default() { return clear_default_program(fd_.get()); }
+SlotProgramInfo CpuMap::default_program() const { return default_program_of(fd_.get()); }
+
 CpuMap CpuMap::open(const std::string& pinned_path) { return CpuMap(Fd(check(bpfext_pinned_open(pinned_path.c_str())))); }
 
 CpuMap CpuMap::from(int map_fd) { return CpuMap(Fd::dup(map_fd)); }
@@ -31,6 +43,7 @@ void CpuMap::write(uint32_t cpu, uint32_t qsize, int prog_fd, SetOptions opts)
     bpfext_cpumap_set_opts o{};
     o.sz = sizeof(o);
     o.allow_offline = opts.allow_offline;
+    o.no_default = opts.no_default;
     check(bpfext_cpumap_set(fd_.get(), cpu, qsize, prog_fd, &o));
 }
 
@@ -45,7 +58,7 @@ void CpuMap::erase(uint32_t cpu) { check(bpfext_cpumap_delete(fd_.get(), cpu)); 
 
 static CpuMap::Slot describe(const bpfext_cpumap_slot& s)
 {
-    return CpuMap::Slot{s.cpu, s.qsize, describe_program(s.prog_id)};
+    return CpuMap::Slot{s.cpu, s.qsize, describe_program(s.prog_id, s.flags)};
 }
 
 std::optional<CpuMap::Slot> CpuMap::get(uint32_t cpu) const

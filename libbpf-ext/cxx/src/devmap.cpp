@@ -20,16 +20,38 @@ DevmapEgress::DevmapEgress(Fd fd) : fd_(std::move(fd))
                          ") is not a DEVMAP or DEVMAP_HASH");
 }
 
+DevmapEgress DevmapEgress::make(bpf_map_type type, const std::string& name, uint32_t max_entries, int default_fd)
+{
+    bpfext_devmap_create_opts o{};
+    o.sz = sizeof(o);
+    o.default_prog_fd = default_fd;
+    return DevmapEgress(Fd(check(bpfext_devmap_create(type, name.c_str(), max_entries, &o))));
+}
+
 DevmapEgress DevmapEgress::create(const std::string& name, uint32_t max_entries)
 {
-    return DevmapEgress(Fd(check(bpfext_devmap_create(BPF_MAP_TYPE_DEVMAP, name.c_str(), max_entries, nullptr))));
+    return make(BPF_MAP_TYPE_DEVMAP, name, max_entries, 0);
 }
 
 DevmapEgress DevmapEgress::create_hash(const std::string& name, uint32_t max_entries)
 {
-    return DevmapEgress(
-        Fd(check(bpfext_devmap_create(BPF_MAP_TYPE_DEVMAP_HASH, name.c_str(), max_entries, nullptr))));
+    return make(BPF_MAP_TYPE_DEVMAP_HASH, name, max_entries, 0);
 }
+
+DevmapEgress DevmapEgress::create(const std::string& name, uint32_t max_entries, const EgressProgram& default_prog)
+{
+    return make(BPF_MAP_TYPE_DEVMAP, name, max_entries, default_prog.fd());
+}
+
+DevmapEgress DevmapEgress::create_hash(const std::string& name, uint32_t max_entries,
+                                       const EgressProgram& default_prog)
+{
+    return make(BPF_MAP_TYPE_DEVMAP_HASH, name, max_entries, default_prog.fd());
+}
+
+void DevmapEgress::set_default(const EgressProgram& prog) { set_default_program(fd_.get(), prog.fd()); }
+bool DevmapEgress::clear_default() { return clear_default_program(fd_.get()); }
+SlotProgramInfo DevmapEgress::default_program() const { return default_program_of(fd_.get()); }
 
 DevmapEgress DevmapEgress::open(const std::string& pinned_path)
 {
@@ -44,6 +66,7 @@ void DevmapEgress::write(uint32_t key, const Interface& dev, int prog_fd, SetOpt
     o.sz = sizeof(o);
     o.flags = static_cast<__u64>(opts.mode);
     o.skip_xmit_check = opts.skip_xmit_check;
+    o.no_default = opts.no_default;
     check(bpfext_devmap_set(fd_.get(), key, dev.ifindex(), prog_fd, &o));
 }
 
@@ -71,7 +94,7 @@ static DevmapEgress::Slot describe(const bpfext_devmap_slot& s)
     char name[IF_NAMESIZE];
     if (if_indextoname(s.ifindex, name))
         out.ifname = name;
-    out.prog = describe_program(s.prog_id);
+    out.prog = describe_program(s.prog_id, s.flags);
     return out;
 }
 

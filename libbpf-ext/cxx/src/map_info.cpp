@@ -10,6 +10,8 @@
 #include "devmap_egress/devmap.hpp"
 #include "devmap_egress/error.hpp"
 
+#include <bpf_ext/default_prog.h>
+
 namespace dme {
 
 MapInfo read_map_info(int fd)
@@ -29,10 +31,12 @@ std::string format_tag(const unsigned char (&tag)[BPF_TAG_SIZE])
     return hex;
 }
 
-SlotProgramInfo describe_program(uint32_t id)
+SlotProgramInfo describe_program(uint32_t id, uint32_t slot_flags)
 {
     SlotProgramInfo p;
     p.id = id;
+    p.inherited = slot_flags & BPFEXT_SLOT_INHERITED;
+    p.opted_out = slot_flags & BPFEXT_SLOT_NO_DEFAULT;
     if (!id)
         return p;
     int fd = bpf_prog_get_fd_by_id(id);
@@ -46,6 +50,24 @@ SlotProgramInfo describe_program(uint32_t id)
     }
     ::close(fd);
     return p;
+}
+
+void set_default_program(int map_fd, int prog_fd) { check(bpfext_map_set_default_prog(map_fd, prog_fd)); }
+
+bool clear_default_program(int map_fd)
+{
+    int rc = bpfext_map_clear_default_prog(map_fd);
+    if (rc == -ENOENT)
+        return false;
+    check(rc);
+    return true;
+}
+
+SlotProgramInfo default_program_of(int map_fd)
+{
+    __u32 id = 0;
+    check(bpfext_map_get_default_prog(map_fd, &id));
+    return describe_program(id);
 }
 
 }  // namespace dme

@@ -6,6 +6,7 @@
 #include <bpf_ext/errors.h>
 #include <bpf_ext/devmap.h>
 #include <bpf_ext/cpumap.h>
+#include <bpf_ext/default_prog.h>
 #include <bpf_ext/pin.h>
 #include <bpf_ext/probe.h>
 

@@ -20,12 +20,13 @@ extern "C" {
 
 struct bpfext_cpumap_create_opts {
 	size_t sz;
-	__u32 value_size; /* 8 (qsize + program, the default) or 4 */
+	__u32 value_size; /* 8 (qsize + program, the default), 4, or 12 (+ flags) */
 	__u32 map_flags;
 	__u32 numa_node;
+	int default_prog_fd; /* patched kernels; implies 12-byte values */
 	size_t :0;
 };
-#define bpfext_cpumap_create_opts__last_field numa_node
+#define bpfext_cpumap_create_opts__last_field default_prog_fd
 
 /* Create a BPF_MAP_TYPE_CPUMAP; max_entries 0 means one slot per possible CPU. */
 int bpfext_cpumap_create(const char *name, __u32 max_entries,
@@ -35,9 +36,10 @@ struct bpfext_cpumap_set_opts {
 	size_t sz;
 	__u64 flags;       /* BPF_ANY (default) or BPF_EXIST */
 	bool allow_offline; /* accept a possible but offline CPU */
+	bool no_default;    /* with prog_fd -1: not even the map's default */
 	size_t :0;
 };
-#define bpfext_cpumap_set_opts__last_field allow_offline
+#define bpfext_cpumap_set_opts__last_field no_default
 
 /* Give CPU `cpu` a queue of `qsize` frames and program `prog_fd` (-1: none).
  * Validated first; on failure the slot is exactly as it was. */
@@ -48,6 +50,7 @@ struct bpfext_cpumap_slot {
 	__u32 cpu;
 	__u32 qsize;
 	__u32 prog_id; /* 0: no program */
+	__u32 flags;   /* BPFEXT_SLOT_* (12-byte values only, else 0) */
 };
 
 int bpfext_cpumap_get(int map_fd, __u32 cpu, struct bpfext_cpumap_slot *slot);

@@ -18,13 +18,17 @@ extern "C" {
 
 struct bpfext_devmap_create_opts {
 	size_t sz; /* sizeof(struct bpfext_devmap_create_opts) */
-	/* 8 (ifindex + program, the default) or 4 (ifindex only, pre-5.8 form) */
+	/* 8 (ifindex + program, the default), 4 (ifindex only, pre-5.8 form)
+	 * or 12 (+ slot flags; patched kernels, see default_prog.h) */
 	__u32 value_size;
 	__u32 map_flags;
 	__u32 numa_node;
+	/* The map's default egress program (patched kernels); 0: none.
+	 * Implies 12-byte values unless value_size says otherwise. */
+	int default_prog_fd;
 	size_t :0;
 };
-#define bpfext_devmap_create_opts__last_field numa_node
+#define bpfext_devmap_create_opts__last_field default_prog_fd
 
 /* Create a BPF_MAP_TYPE_DEVMAP or BPF_MAP_TYPE_DEVMAP_HASH with room for a
  * program in each value. Returns the map fd or a negative errno. */
@@ -38,9 +42,12 @@ struct bpfext_devmap_set_opts {
 	 * (it does not advertise ndo_xdp_xmit). Only generic-XDP users, whose
 	 * redirects go through the skb path, want this. */
 	bool skip_xmit_check;
+	/* With prog_fd -1: run no program even if the map has a default
+	 * (12-byte values, patched kernels). */
+	bool no_default;
 	size_t :0;
 };
-#define bpfext_devmap_set_opts__last_field skip_xmit_check
+#define bpfext_devmap_set_opts__last_field no_default
 
 /* Point slot `key` at device `ifindex`, with egress program `prog_fd`
  * (-1 for none). Everything is validated before the map is touched; on
@@ -52,6 +59,7 @@ struct bpfext_devmap_slot {
 	__u32 key;
 	__u32 ifindex;
 	__u32 prog_id; /* 0: no egress program */
+	__u32 flags;   /* BPFEXT_SLOT_* (12-byte values only, else 0) */
 };
 
 /* Read one slot. -ENOENT when the slot is empty. */

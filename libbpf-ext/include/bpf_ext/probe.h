@@ -25,9 +25,10 @@ struct bpfext_features {
 	enum bpfext_support broadcast;        /* BPF_F_BROADCAST redirects (5.15) */
 	enum bpfext_support live_frames;      /* BPF_F_TEST_XDP_LIVE_FRAMES (5.18) */
 	enum bpfext_support xdp_features;     /* netdev netlink xdp-features (6.3) */
+	enum bpfext_support default_prog;     /* map-wide default programs (patched) */
 	size_t :0;
 };
-#define bpfext_features__last_field xdp_features
+#define bpfext_features__last_field default_prog
 
 /* Cheap probes: a few map creations and one test run. */
 int bpfext_probe(struct bpfext_features *features);

@@ -22,10 +22,13 @@ public:
     };
     struct SetOptions {
         bool allow_offline = false;
+        bool no_default = false;  // without a program: not even the map's default
     };
 
     // max_entries 0: one slot per possible CPU.
     static CpuMap create(const std::string& name, uint32_t max_entries = 0);
+    // With a map-wide default program (patched kernels).
+    static CpuMap create(const std::string& name, uint32_t max_entries, const CpumapProgram& default_prog);
     static CpuMap open(const std::string& pinned_path);
     static CpuMap from(int map_fd);
 
@@ -37,6 +40,10 @@ public:
     void erase(uint32_t cpu);
     std::optional<Slot> get(uint32_t cpu) const;
     std::vector<Slot> slots() const;
+
+    void set_default(const CpumapProgram& prog);
+    bool clear_default();
+    SlotProgramInfo default_program() const;
 
     void pin(const std::string& path) const;
     int fd() const noexcept { return fd_.get(); }
