@@ -40,6 +40,10 @@ name=$($ctl -j slot list $m | json_field 'sorted(d, key=lambda s: s["key"])[0]["
 [ "$name" = egress_count ] || { echo "FAIL: JSON slot prog name '$name'"; fails=$((fails + 1)); }
 keys=$($ctl -j slot list $m | json_field 'sorted(s["key"] for s in d)')
 [ "$keys" = "[7, 8]" ] || { echo "FAIL: JSON keys $keys"; fails=$((fails + 1)); }
+id=$($ctl -j map show $m | json_field 'd["id"]')
+check "pin by id" 0 '"pinned":"/sys/fs/bpf/taps2"' -- $ctl -j map pin "$id" /sys/fs/bpf/taps2
+check "pinned twice" 1 "already pinned" -- $ctl map pin "$id" /sys/fs/bpf/taps2
+check "pin no such id" 1 "no BPF map with id" -- $ctl map pin 4000000000 /sys/fs/bpf/x
 check "show" 0 '"slots_used":2' -- $ctl -j map show $m
 check "stats" 0 '"dev_sent_per_s":0' -- $ctl -j stats $m --interval 100
 check "stats table" 0 "runs/s" -- $ctl stats $m -i 100

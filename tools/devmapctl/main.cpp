@@ -2,6 +2,7 @@
 //   devmapctl probe
 //   devmapctl map create PATH type devmap|devmap_hash|cpumap entries N [name NAME]
 //   devmapctl map show PATH
+//   devmapctl map pin ID PATH
 //   devmapctl slot set PATH KEY dev IFNAME [prog FILE.o:NAME | prog pinned PATH | prog id N]
 //   devmapctl slot set PATH CPU qsize N [prog ...]          (cpumap)
 //   devmapctl slot del PATH KEY
@@ -21,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <bpf_ext/pin.h>
 #include <devmap_egress/devmap_egress.hpp>
@@ -205,6 +207,21 @@ void warn_if_bypassable(const dme::DevmapEgress& m, uint32_t key, const dme::Int
     }
 }
 
+void cmd_map_pin(uint32_t id, const std::string& path, const Output& out)
+{
+    int fd = bpf_map_get_fd_by_id(id);
+    if (fd < 0)
+        throw dme::Error(errno, fmt::format("no BPF map with id {}{}", id,
+                                            errno == ENOENT ? " (see 'bpftool map show')" : ""));
+    dme::Fd owned(fd);
+    auto info = dme::read_map_info(fd);
+    if (info.type != BPF_MAP_TYPE_DEVMAP && info.type != BPF_MAP_TYPE_DEVMAP_HASH && info.type != BPF_MAP_TYPE_CPUMAP)
+        throw dme::Error(EINVAL, fmt::format("map {} ('{}') is not a devmap, devmap_hash or cpumap", id, info.name));
+    dme::check(bpfext_pin(fd, path.c_str()));
+    if (out.as_json)
+        out.print({{"id", id}, {"pinned", path}});
+}
+
 void cmd_slot_set(const std::vector<std::string>& a, bool force)
 {
     if (a.size() < 4)
@@ -301,6 +318,10 @@ int main(int argc, char** argv)
     map_create->add_option("args", args)->required();
     std::string path;
     auto map_show = map->add_subcommand("show", "PATH: type, size and slots in use");
+    uint32_t map_id = 0;
+    auto map_pin = map->add_subcommand("pin", "ID PATH: pin an existing devmap, devmap_hash or cpumap by id");
+    map_pin->add_option("id", map_id)->required();
+    map_pin->add_option("path", path)->required();
     map_show->add_option("path", path)->required();
     auto slot = app.add_subcommand("slot", "write, clear and list slots");
     slot->require_subcommand(1);
@@ -337,6 +358,8 @@ int main(int argc, char** argv)
             cmd_probe(out);
         else if (*map_create)
             cmd_map_create(args, out);
+        else if (*map_pin)
+            cmd_map_pin(map_id, path, out);
         else if (*map_show)
             cmd_map_show(path, out);
         else if (*slot_set)
