@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,12 +23,29 @@ struct XmitCounts {
     uint64_t flushes = 0, sent = 0, not_sent = 0, errors = 0;
 };
 
-std::map<uint32_t, XmitCounts> read_xmit(int map_fd)
+struct DevKey {
+    uint32_t netns, ifindex;
+};
+
+uint32_t own_netns()
+{
+    struct stat st{};
+    if (stat("/proc/self/ns/net", &st))
+        dme::fail(errno, std::string("cannot identify this network namespace: ") + std::strerror(errno));
+    return uint32_t(st.st_ino);
+}
+
+// Counts of this namespace's devices, by ifindex.
+std::map<uint32_t, XmitCounts> read_xmit(int map_fd, uint32_t netns)
 {
     std::map<uint32_t, XmitCounts> out;
     std::vector<XmitCounts> per_cpu(libbpf_num_possible_cpus());
-    uint32_t key, *prev = nullptr;
+    DevKey key, *prev = nullptr;
     while (!bpf_map_get_next_key(map_fd, prev, &key)) {
+        if (key.netns != netns) {
+            prev = &key;
+            continue;
+        }
         if (!bpf_map_lookup_elem(map_fd, &key, per_cpu.data())) {
             XmitCounts sum;
             for (const auto& c : per_cpu) {
@@ -36,7 +54,7 @@ std::map<uint32_t, XmitCounts> read_xmit(int map_fd)
                 sum.not_sent += c.not_sent;
                 sum.errors += c.errors;
             }
-            out[key] = sum;
+            out[key.ifindex] = sum;
         }
         prev = &key;
     }
@@ -68,7 +86,7 @@ SlotStats::SlotStats()
         int err = errno;
         devmap_xmit_stats__destroy(skel_);
         dme::fail(err, std::string("attaching to the xdp:xdp_devmap_xmit tracepoint failed: ") + std::strerror(err) +
-                           " (is tracefs available and the kernel built with tracepoints?)");
+                           " (needs kernel BTF and the xdp tracepoints)");
     }
     int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
     if (fd < 0) {
@@ -94,9 +112,10 @@ nlohmann::json SlotStats::sample(const std::string& map_path, std::chrono::milli
     std::vector<uint64_t> runs_before;
     for (const auto& s : slots)
         runs_before.push_back(prog_runs(s.prog.id));
-    auto xmit_before = read_xmit(xmit_fd);
+    uint32_t netns = own_netns();
+    auto xmit_before = read_xmit(xmit_fd, netns);
     std::this_thread::sleep_for(interval);
-    auto xmit_after = read_xmit(xmit_fd);
+    auto xmit_after = read_xmit(xmit_fd, netns);
 
     double secs = std::chrono::duration<double>(interval).count();
     auto rate = [&](uint64_t a, uint64_t b) { return double(b - a) / secs; };
