@@ -19,14 +19,7 @@ struct {
 	__type(value, __u32);
 } tail_progs SEC(".maps");
 
-/* The slot chosen for the current frame, for a tail program shared by every
- * slot (it cannot know its slot otherwise). Same shape in bench_tail.bpf.c. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} cur_key SEC(".maps");
+#include "bench_cur_key.h"
 
 /* 0 when every tail program knows its own key (.rodata of bench_tail): the
  * verifier then drops the store. */

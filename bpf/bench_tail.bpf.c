@@ -9,12 +9,7 @@
 
 DEFINE_DEVMAP(tx_devmap, BPF_MAP_TYPE_DEVMAP);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} cur_key SEC(".maps");
+#include "bench_cur_key.h"
 
 DEFINE_DROP_RULES(drop_rules);
 DEFINE_COUNTERS(counters);
