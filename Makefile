@@ -23,7 +23,7 @@ CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
               -DCMAKE_C_COMPILER_LAUNCHER=$(shell command -v ccache) \
               -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache) $(CROSS_FLAGS)
 
-.PHONY: all deps build test test-unit test-kernel bench demo demo-cpumap smoke-arm64 kernel vmtest clean
+.PHONY: all deps build test test-unit test-kernel bench bench-vm demo demo-cpumap smoke-arm64 kernel vmtest clean
 
 ifeq ($(ARCH),arm64)
 all: build smoke-arm64
@@ -103,6 +103,23 @@ bench: build
 	$(BUILD)/bench/devmap-bench $(if $(QUICK),--quick) $(BENCH_FLAGS) \
 	  --commit "$$(git describe --always --dirty 2>/dev/null)" --out $$out.json && \
 	/usr/bin/python3 bench/plot.py $$out.json $$out-plots && echo "plots: $$out-plots/"
+
+# The datapath cases inside the TCG guest with -icount shift=0 (one guest ns
+# per guest instruction: instructions/pkt, repeatable), on the stock and the
+# patched 6.12 kernel built from one source, side by side. Writes
+# bench/results/<date>-vm.json and .md. About 4 minutes after the kernels.
+BENCH_VM_FLAGS ?= --sections datapath --sizes 64 --slots 1 --cp-slots 1 --veths 2 --runs 5 --packets 20000
+bench-vm: build
+	$(MAKE) -C kernel-patches kernel kernel-stock
+	@mkdir -p $(RESULTS)
+	@out=$(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	for f in stock patched; do \
+	  ICOUNT=1 SMP=1 kernel-patches/vmtest.sh -f $$f -t 1200 -o $$tmp/$$f -- \
+	    $(CURDIR)/$(BUILD)/bench/devmap-bench $(BENCH_VM_FLAGS) --commit "$$(git describe --always --dirty)" \
+	    --out /run/scratch/out/bench.json >&2 || exit 1; \
+	done; \
+	$(BUILD)/bench/devmap-bench --compare $$tmp/stock/bench.json $$tmp/patched/bench.json \
+	  --labels stock patched --unit "instructions/pkt" --out $$out.json && echo "wrote $$out.json and $$out.md"
 
 # bpffs for the tools; the tests mount a private one of their own.
 .PHONY: bpffs

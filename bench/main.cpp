@@ -15,6 +15,7 @@
 
 #include <bpf/bpf.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -50,7 +51,15 @@ struct Config {
     uint32_t cp_slots = 1000;
     int cpu = -1;  // -1: the last online CPU
     bool skb_path = true;
+    // Which parts to run: datapath, scaling, control (make bench-vm runs the
+    // datapath alone in the guest, where loading 1000s of programs is slow).
+    std::vector<std::string> sections{"datapath", "scaling", "control"};
     std::string out, md, commit;
+
+    bool wants(const std::string& section) const
+    {
+        return std::find(sections.begin(), sections.end(), section) != sections.end();
+    }
 };
 
 double ms_since(Clock::time_point t0)
@@ -160,9 +169,10 @@ private:
 
 void Bench::setup()
 {
-    for (auto n : cfg_.slot_counts)
-        max_slots_ = std::max(max_slots_, n);
-    pool_ = std::max(max_slots_, cfg_.cp_slots);
+    if (cfg_.wants("scaling"))
+        for (auto n : cfg_.slot_counts)
+            max_slots_ = std::max(max_slots_, n);
+    pool_ = cfg_.wants("control") ? std::max(max_slots_, cfg_.cp_slots) : max_slots_;
     auto t0 = Clock::now();
     targets_ = std::make_unique<Targets>(cfg_.veths);
     setup_json_.push_back({{"what", "create veth targets with XDP_DROP sinks"}, {"count", cfg_.veths}, {"ms", ms_since(t0)}});
@@ -258,7 +268,7 @@ void Bench::add_cases()
         c.delivers = delivers;
         cases_.push_back(std::move(c));
     };
-    for (auto bytes : cfg_.sizes) {
+    for (auto bytes : cfg_.wants("datapath") ? cfg_.sizes : std::vector<uint32_t>{}) {
         add("datapath", "xdp_drop", "none", "XDP_DROP at ingress (floor)", 1, bytes, plain_in_.get(),
             plain_in_->drop_fd(), false);
         add("datapath", "redirect", "none", "devmap redirect, slot without program (baseline)", 1, bytes,
@@ -286,7 +296,7 @@ void Bench::add_cases()
         cases_.back().policy_runs = [this] { return skb_->policy_runs(); };
     }
     uint32_t bytes = cfg_.sizes.front();
-    for (auto n : cfg_.slot_counts) {
+    for (auto n : cfg_.wants("scaling") ? cfg_.slot_counts : std::vector<uint32_t>{}) {
         add("scaling", "redirect", "none", "devmap redirect, slots without program (baseline)", n, bytes,
             plain_in_.get(), plain_in_->redirect_fd());
         add("scaling", "egress_pass", "shared", "one do-nothing egress program in every slot", n, bytes,
@@ -466,7 +476,8 @@ json Bench::run()
     for (int r = 0; r < cfg_.runs; r++) {
         for (size_t i = 0; i < cases_.size(); i++)
             sample(cases_[(i + r) % cases_.size()], cfg_.packets, true);
-        control_plane_round(cp);
+        if (cfg_.wants("control"))
+            control_plane_round(cp);
     }
 
     json out;
@@ -475,6 +486,8 @@ json Bench::run()
     for (const auto& c : cases_)
         (c.section == "datapath" ? dp : sc).push_back(datapath_json(c, cases_));
     for (const auto& c : cp) {
+        if (c.ms.empty())
+            continue;
         std::vector<double> per;
         for (double v : c.ms)
             per.push_back(v * 1000.0 / c.slots);
@@ -554,6 +567,7 @@ json config_json(const Config& c)
             {"slot_counts", c.slot_counts},
             {"veths", c.veths},
             {"control_plane_slots", c.cp_slots},
+            {"sections", c.sections},
             {"traffic", "live-frame BPF_PROG_TEST_RUN (BPF_F_TEST_XDP_LIVE_FRAMES), IPv4/UDP to port 9, "
                         "round-robin over the slots; slot k -> veth k % veths; sinks XDP_DROP in native mode"},
             {"timing", "ns_per_pkt: the kernel's own time per frame (bpf_test_run_opts.duration: the batches "
@@ -582,16 +596,42 @@ int main(int argc, char** argv)
     app.add_option("--cp-slots", cfg.cp_slots, "slots for the control-plane figures");
     bool no_skb = false;
     app.add_flag("--no-skb", no_skb, "leave out the skb-path (tc) cases");
+    app.add_option("--sections", cfg.sections, "parts to run: datapath, scaling, control (default: all)")
+        ->check(CLI::IsMember({"datapath", "scaling", "control"}));
     app.add_option("--cpu", cfg.cpu, "CPU to pin to (default: the last online CPU)");
     app.add_option("--out", cfg.out, "write the JSON results here");
     app.add_option("--md", cfg.md, "write the Markdown table here (default: --out with .md)");
     app.add_option("--commit", cfg.commit, "source revision to record");
     app.add_option("--render", render, "print the Markdown table of an existing results file and exit");
+    std::vector<std::string> compare, labels{"base", "new"};
+    std::string unit = "ns/pkt";
+    app.add_option("--compare", compare, "BASE.json NEW.json: print their datapath figures side by side and exit")
+        ->expected(2)
+        ->check(CLI::ExistingFile);
+    app.add_option("--labels", labels, "column names for --compare")->expected(2);
+    app.add_option("--unit", unit, "what --compare calls the figure (make bench-vm: instructions/pkt)");
     CLI11_PARSE(app, argc, argv);
 
     if (!render.empty()) {
         std::ifstream in(render);
         std::cout << bench::markdown(json::parse(in));
+        return 0;
+    }
+    if (!compare.empty()) {
+        std::ifstream a(compare[0]), b(compare[1]);
+        json base = json::parse(a), next = json::parse(b);
+        std::string md = bench::compare_markdown(base, next, labels[0], labels[1], unit);
+        std::cout << md;
+        if (!cfg.out.empty()) {
+            std::ofstream(cfg.out) << json{{"schema", "devmap-bench-compare/1"},
+                                           {"unit", unit},
+                                           {"labels", labels},
+                                           {labels[0], base},
+                                           {labels[1], next}}
+                                              .dump(2)
+                                       << "\n";
+            std::ofstream(cfg.md.empty() ? cfg.out.substr(0, cfg.out.rfind(".json")) + ".md" : cfg.md) << md;
+        }
         return 0;
     }
 

@@ -23,9 +23,55 @@ std::string spread(const json& s, const char* f = "%.1f")
            fmt(f, s.at("max").get<double>()) + "]";
 }
 
-std::string ratio(const json& row)
+std::string ratio(const json& row, const char* f = "%.2f")
 {
-    return row.contains("ratio_to_redirect") ? fmt("%.2f", row["ratio_to_redirect"].get<double>()) : "";
+    return row.contains("ratio_to_redirect") ? fmt(f, row["ratio_to_redirect"].get<double>()) : "";
+}
+
+void datapath_table(std::ostringstream& o, const json& rows)
+{
+    if (rows.empty())
+        return;
+    o << "### Datapath, one target\n\n"
+      << "| case | frame B | ns/pkt | Mpps | × redirect | CPU ns/pkt | wall ns/pkt | delivered |\n"
+      << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& row : rows)
+        o << "| " << row.value("description", "") << " | " << row.value("frame_bytes", 0) << " | "
+          << spread(row.at("ns_per_pkt")) << " | " << fmt("%.2f", row.at("mpps").at("median").get<double>()) << " | "
+          << ratio(row) << " | " << fmt("%.0f", row.at("cpu_ns_per_pkt").at("median").get<double>()) << " | "
+          << fmt("%.0f", row.at("wall_ns_per_pkt").at("median").get<double>()) << " | "
+          << fmt("%.0f%%", row.value("delivered_ratio", 0.0) * 100) << " |\n";
+    o << "\n";
+}
+
+void scaling_table(std::ostringstream& o, const json& rows, const json& cfg)
+{
+    if (rows.empty())
+        return;
+    o << "### Slot scaling (" << cfg.at("frame_bytes").at(0).get<int>() << "-byte frames, slot k → veth k mod "
+      << cfg.value("veths", 0) << ")\n\n"
+      << "| slots | veths | case | programs | ns/pkt | Mpps | × redirect |\n"
+      << "|---:|---:|---|---|---:|---:|---:|\n";
+    for (const auto& row : rows)
+        o << "| " << row.value("slots", 0) << " | " << row.value("veths", 0) << " | " << row.value("case", "")
+          << " | " << row.value("programs", "") << " | " << spread(row.at("ns_per_pkt")) << " | "
+          << fmt("%.2f", row.at("mpps").at("median").get<double>()) << " | " << ratio(row) << " |\n";
+    o << "\n";
+}
+
+void control_table(std::ostringstream& o, const json& rows)
+{
+    if (rows.empty())
+        return;
+    o << "### Control plane\n\n"
+      << "CPU time of the writing thread (stable on a loaded machine) and wall time.\n\n"
+      << "| operation | slots | CPU ms | µs/slot (CPU) | wall ms |\n"
+      << "|---|---:|---:|---:|---:|\n";
+    for (const auto& row : rows)
+        o << "| " << row.value("case", "") << ": " << row.value("description", "") << " | " << row.value("slots", 0)
+          << " | " << spread(row.at("cpu_ms"), "%.2f") << " | "
+          << fmt("%.1f", row.at("cpu_ms").at("median").get<double>() * 1000.0 / row.value("slots", 1)) << " | "
+          << spread(row.at("total_ms"), "%.2f") << " |\n";
 }
 }  // namespace
 
@@ -44,34 +90,9 @@ std::string markdown(const json& r)
          "rescheduled); CPU is the thread's CPU time per frame, wall the syscall's wall time per frame. Ratios are median ns/pkt over plain devmap "
          "redirect's, same run, same frame size and slot count.\n\n";
 
-    o << "### Datapath, one target\n\n"
-      << "| case | frame B | ns/pkt | Mpps | × redirect | CPU ns/pkt | wall ns/pkt | delivered |\n"
-      << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
-    for (const auto& row : r.at("datapath"))
-        o << "| " << row.value("description", "") << " | " << row.value("frame_bytes", 0) << " | "
-          << spread(row.at("ns_per_pkt")) << " | " << fmt("%.2f", row.at("mpps").at("median").get<double>()) << " | "
-          << ratio(row) << " | " << fmt("%.0f", row.at("cpu_ns_per_pkt").at("median").get<double>()) << " | "
-          << fmt("%.0f", row.at("wall_ns_per_pkt").at("median").get<double>()) << " | "
-          << fmt("%.0f%%", row.value("delivered_ratio", 0.0) * 100) << " |\n";
-
-    o << "\n### Slot scaling (" << cfg.at("frame_bytes").at(0).get<int>() << "-byte frames, slot k → veth k mod "
-      << cfg.value("veths", 0) << ")\n\n"
-      << "| slots | veths | case | programs | ns/pkt | Mpps | × redirect |\n"
-      << "|---:|---:|---|---|---:|---:|---:|\n";
-    for (const auto& row : r.at("scaling"))
-        o << "| " << row.value("slots", 0) << " | " << row.value("veths", 0) << " | " << row.value("case", "")
-          << " | " << row.value("programs", "") << " | " << spread(row.at("ns_per_pkt")) << " | "
-          << fmt("%.2f", row.at("mpps").at("median").get<double>()) << " | " << ratio(row) << " |\n";
-
-    o << "\n### Control plane\n\n"
-      << "CPU time of the writing thread (stable on a loaded machine) and wall time.\n\n"
-      << "| operation | slots | CPU ms | µs/slot (CPU) | wall ms |\n"
-      << "|---|---:|---:|---:|---:|\n";
-    for (const auto& row : r.at("control_plane"))
-        o << "| " << row.value("case", "") << ": " << row.value("description", "") << " | " << row.value("slots", 0)
-          << " | " << spread(row.at("cpu_ms"), "%.2f") << " | "
-          << fmt("%.1f", row.at("cpu_ms").at("median").get<double>() * 1000.0 / row.value("slots", 1)) << " | "
-          << spread(row.at("total_ms"), "%.2f") << " |\n";
+    datapath_table(o, r.at("datapath"));
+    scaling_table(o, r.at("scaling"), cfg);
+    control_table(o, r.at("control_plane"));
 
     if (r.contains("setup")) {
         o << "\nSetup (one run each):";
@@ -90,6 +111,30 @@ std::string markdown(const json& r)
         for (const auto& w : r["warnings"])
             o << "- " << w.get<std::string>() << "\n";
     }
+    return o.str();
+}
+
+std::string compare_markdown(const json& base, const json& next, const std::string& base_label,
+                             const std::string& next_label, const std::string& unit)
+{
+    auto same_case = [](const json& a, const json& b) {
+        return a.value("case", "") == b.value("case", "") && a.value("programs", "") == b.value("programs", "") &&
+               a.value("frame_bytes", 0) == b.value("frame_bytes", 0) && a.value("slots", 0) == b.value("slots", 0);
+    };
+    auto median = [](const json& row) { return row.at("ns_per_pkt").at("median").get<double>(); };
+    std::ostringstream o;
+    o << "| case | frame B | " << base_label << " " << unit << " | × redirect | " << next_label << " " << unit
+      << " | × redirect | " << next_label << " − " << base_label << " |\n"
+      << "|---|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& b : base.at("datapath"))
+        for (const auto& n : next.at("datapath")) {
+            if (!same_case(b, n))
+                continue;
+            o << "| " << b.value("description", "") << " | " << b.value("frame_bytes", 0) << " | "
+              << fmt("%.1f", median(b)) << " | " << ratio(b, "%.3f") << " | " << fmt("%.1f", median(n)) << " | "
+              << ratio(n, "%.3f")
+              << " | " << fmt("%+.1f", median(n) - median(b)) << " |\n";
+        }
     return o.str();
 }
 

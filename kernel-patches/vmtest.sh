@@ -17,10 +17,12 @@
 #   -f FLAVOUR   patched (default) or stock; KDEBUG=1 picks the debug tree
 #   -t SECONDS   give up after this long (default 600)
 #   -l FILE      also keep the serial console log in FILE
+#   -o DIR       copy what the command writes to /run/scratch/out into DIR
 #   -v           show the kernel's boot messages (default: quiet)
 # Environment: KBUILD_DIR (as build.sh), ACCEL=tcg (default) | kvm | auto
 #   (auto: boot once with KVM and a trivial command, fall back to TCG),
-#   SMP (2), MEM (2G).
+#   SMP (2), MEM (2G), ICOUNT=1 (TCG only: the guest clock advances 1 ns per
+#   guest instruction, so a guest-side time is an instruction count).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,16 +32,17 @@ FLAVOUR=patched
 KERNEL=
 TIMEOUT=600
 KEEPLOG=
+OUTDIR=
 VERBOSE=0
 ACCEL=${ACCEL:-tcg}
 SMP=${SMP:-2}
 MEM=${MEM:-2G}
 
 usage() { sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
-while getopts "k:f:t:l:vh" o; do
+while getopts "k:f:t:l:o:vh" o; do
 	case $o in
 	k) KERNEL=$OPTARG;; f) FLAVOUR=$OPTARG;; t) TIMEOUT=$OPTARG;;
-	l) KEEPLOG=$OPTARG;; v) VERBOSE=1;; *) usage;;
+	l) KEEPLOG=$OPTARG;; o) OUTDIR=$OPTARG;; v) VERBOSE=1;; *) usage;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -60,13 +63,14 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vmtest.XXXXXX")
 SCRATCH=$WORK/scratch
-mkdir -p "$SCRATCH"
+mkdir -p "$SCRATCH/out"
 QPID=
 TPID=
 cleanup() {
 	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
 	[ -n "$TPID" ] && kill "$TPID" 2>/dev/null
 	if [ -n "$KEEPLOG" ] && [ -f "$WORK/console.log" ]; then cp "$WORK/console.log" "$KEEPLOG"; fi
+	if [ -n "$OUTDIR" ]; then mkdir -p "$OUTDIR" && cp -r "$SCRATCH/out/." "$OUTDIR/"; fi
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -171,7 +175,11 @@ run_qemu() { # $1: accel args, $2: console log, $3: timeout
 # text_poke_bp() had already patched away (the BPF dispatcher, under XDP
 # attach churn), and the guest oopsed in bpf_dispatcher_xdp_func.
 TCG="-accel tcg,thread=${TCG_THREAD:-single} -cpu max"
+[ "${ICOUNT:-0}" = 1 ] && TCG+=" -icount shift=0,sleep=off"
 KVM="-enable-kvm -cpu host"
+if [ "${ICOUNT:-0}" = 1 ] && [ "$ACCEL" != tcg ]; then
+	echo "vmtest.sh: ICOUNT=1 counts instructions under TCG only: use ACCEL=tcg" >&2; exit 2
+fi
 case $ACCEL in
 tcg) accel=$TCG;;
 kvm) accel=$KVM;;
