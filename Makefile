@@ -23,7 +23,7 @@ CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
               -DCMAKE_C_COMPILER_LAUNCHER=$(shell command -v ccache) \
               -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache) $(CROSS_FLAGS)
 
-.PHONY: all deps build test test-unit test-kernel bench bench-vm demo demo-cpumap smoke-arm64 kernel vmtest clean
+.PHONY: all deps build test test-unit test-kernel bench bench-vm bench-vm-steps demo demo-cpumap smoke-arm64 kernel vmtest clean
 
 ifeq ($(ARCH),arm64)
 all: build smoke-arm64
@@ -106,20 +106,25 @@ bench: build
 
 # The datapath cases inside the TCG guest with -icount shift=0 (one guest ns
 # per guest instruction: instructions/pkt, repeatable), on the stock and the
-# patched 6.12 kernel built from one source, side by side. Writes
-# bench/results/<date>-vm.json and .md. About 4 minutes after the kernels.
-BENCH_VM_FLAGS ?= --sections datapath --sizes 64 --slots 1 --cp-slots 1 --veths 2 --runs 5 --packets 20000
+# patched 6.12 kernel built from one source, side by side (bench/vm.sh).
+# Writes bench/results/<date>-vm.json and .md; 20 s after the kernels.
+# bench-vm-steps adds a kernel per step of the series (BENCH_VM_STEPS: the
+# patches after which to stop), to measure what each patch changes.
+KIMAGE = arch/x86/boot/bzImage
+BENCH_VM_STEPS ?= 0007 0008
 bench-vm: build
 	$(MAKE) -C kernel-patches kernel kernel-stock
 	@mkdir -p $(RESULTS)
-	@out=$(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
-	for f in stock patched; do \
-	  ICOUNT=1 SMP=1 kernel-patches/vmtest.sh -f $$f -t 1200 -o $$tmp/$$f -- \
-	    $(CURDIR)/$(BUILD)/bench/devmap-bench $(BENCH_VM_FLAGS) --commit "$$(git describe --always --dirty)" \
-	    --out /run/scratch/out/bench.json >&2 || exit 1; \
-	done; \
-	$(BUILD)/bench/devmap-bench --compare $$tmp/stock/bench.json $$tmp/patched/bench.json \
-	  --labels stock patched --unit "instructions/pkt" --out $$out.json && echo "wrote $$out.json and $$out.md"
+	bench/vm.sh $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm \
+	  stock=$(KBUILD_DIR)/out-stock/$(KIMAGE) patched=$(KBUILD_DIR)/out-patched/$(KIMAGE)
+
+bench-vm-steps: build
+	$(MAKE) -C kernel-patches kernel kernel-stock
+	@for n in $(BENCH_VM_STEPS); do UPTO=$$n kernel-patches/build.sh patched >/dev/null || exit 1; done
+	@mkdir -p $(RESULTS)
+	bench/vm.sh $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm-steps stock=$(KBUILD_DIR)/out-stock/$(KIMAGE) \
+	  $(foreach n,$(BENCH_VM_STEPS),upto-$(n)=$(KBUILD_DIR)/out-patched-$(n)/$(KIMAGE)) \
+	  patched=$(KBUILD_DIR)/out-patched/$(KIMAGE)
 
 # bpffs for the tools; the tests mount a private one of their own.
 .PHONY: bpffs

@@ -603,12 +603,11 @@ int main(int argc, char** argv)
     app.add_option("--md", cfg.md, "write the Markdown table here (default: --out with .md)");
     app.add_option("--commit", cfg.commit, "source revision to record");
     app.add_option("--render", render, "print the Markdown table of an existing results file and exit");
-    std::vector<std::string> compare, labels{"base", "new"};
+    std::vector<std::string> compare, labels;
     std::string unit = "ns/pkt";
-    app.add_option("--compare", compare, "BASE.json NEW.json: print their datapath figures side by side and exit")
-        ->expected(2)
+    app.add_option("--compare", compare, "RUN.json...: print their datapath figures side by side and exit")
         ->check(CLI::ExistingFile);
-    app.add_option("--labels", labels, "column names for --compare")->expected(2);
+    app.add_option("--labels", labels, "column names for --compare (default: the files' kernels)");
     app.add_option("--unit", unit, "what --compare calls the figure (make bench-vm: instructions/pkt)");
     CLI11_PARSE(app, argc, argv);
 
@@ -618,18 +617,22 @@ int main(int argc, char** argv)
         return 0;
     }
     if (!compare.empty()) {
-        std::ifstream a(compare[0]), b(compare[1]);
-        json base = json::parse(a), next = json::parse(b);
-        std::string md = bench::compare_markdown(base, next, labels[0], labels[1], unit);
+        std::vector<json> runs;
+        for (const auto& path : compare) {
+            std::ifstream in(path);
+            runs.push_back(json::parse(in));
+            if (labels.size() < runs.size())
+                labels.push_back(runs.back().at("environment").value("kernel", path));
+        }
+        if (labels.size() != runs.size()) {
+            std::cerr << "devmap-bench: --labels needs one name per --compare file\n";
+            return 2;
+        }
+        std::string md = bench::compare_markdown(runs, labels, unit);
         std::cout << md;
         if (!cfg.out.empty()) {
-            std::ofstream(cfg.out) << json{{"schema", "devmap-bench-compare/1"},
-                                           {"unit", unit},
-                                           {"labels", labels},
-                                           {labels[0], base},
-                                           {labels[1], next}}
-                                              .dump(2)
-                                       << "\n";
+            json all = {{"schema", "devmap-bench-compare/1"}, {"unit", unit}, {"labels", labels}, {"runs", runs}};
+            std::ofstream(cfg.out) << all.dump(2) << "\n";
             std::ofstream(cfg.md.empty() ? cfg.out.substr(0, cfg.out.rfind(".json")) + ".md" : cfg.md) << md;
         }
         return 0;

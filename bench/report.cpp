@@ -114,8 +114,8 @@ std::string markdown(const json& r)
     return o.str();
 }
 
-std::string compare_markdown(const json& base, const json& next, const std::string& base_label,
-                             const std::string& next_label, const std::string& unit)
+std::string compare_markdown(const std::vector<json>& runs, const std::vector<std::string>& labels,
+                             const std::string& unit)
 {
     auto same_case = [](const json& a, const json& b) {
         return a.value("case", "") == b.value("case", "") && a.value("programs", "") == b.value("programs", "") &&
@@ -123,18 +123,26 @@ std::string compare_markdown(const json& base, const json& next, const std::stri
     };
     auto median = [](const json& row) { return row.at("ns_per_pkt").at("median").get<double>(); };
     std::ostringstream o;
-    o << "| case | frame B | " << base_label << " " << unit << " | × redirect | " << next_label << " " << unit
-      << " | × redirect | " << next_label << " − " << base_label << " |\n"
-      << "|---|---:|---:|---:|---:|---:|---:|\n";
-    for (const auto& b : base.at("datapath"))
-        for (const auto& n : next.at("datapath")) {
-            if (!same_case(b, n))
-                continue;
-            o << "| " << b.value("description", "") << " | " << b.value("frame_bytes", 0) << " | "
-              << fmt("%.1f", median(b)) << " | " << ratio(b, "%.3f") << " | " << fmt("%.1f", median(n)) << " | "
-              << ratio(n, "%.3f")
-              << " | " << fmt("%+.1f", median(n) - median(b)) << " |\n";
-        }
+    o << "| case | frame B |";
+    for (const auto& l : labels)
+        o << " " << l << " " << unit << " | × redirect |";
+    o << " " << labels.back() << " − " << labels.front() << " |\n|---|---:|";
+    for (size_t i = 0; i < labels.size(); i++)
+        o << "---:|---:|";
+    o << "---:|\n";
+    for (const auto& first : runs.front().at("datapath")) {
+        std::vector<const json*> rows;
+        for (const auto& r : runs)
+            for (const auto& row : r.at("datapath"))
+                if (same_case(first, row))
+                    rows.push_back(&row);
+        if (rows.size() != runs.size())
+            continue;  // a case not measured in every run
+        o << "| " << first.value("description", "") << " | " << first.value("frame_bytes", 0) << " |";
+        for (const auto* row : rows)
+            o << " " << fmt("%.1f", median(*row)) << " | " << ratio(*row, "%.3f") << " |";
+        o << " " << fmt("%+.1f", median(*rows.back()) - median(first)) << " |\n";
+    }
     return o.str();
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -9,10 +10,11 @@ namespace bench {
 
 std::string markdown(const nlohmann::json& results);
 
-// Two runs of the same datapath cases side by side (make bench-vm: stock and
-// patched kernel in an instruction-counting guest): per case, each run's
-// median ns/pkt and its ratio to plain redirect, and the difference.
-std::string compare_markdown(const nlohmann::json& base, const nlohmann::json& next, const std::string& base_label,
-                             const std::string& next_label, const std::string& unit);
+// Runs of the same datapath cases side by side (make bench-vm: the stock and
+// the patched kernel, or each step of the series, in an instruction-counting
+// guest): per case, each run's median and its ratio to plain redirect, and
+// the last run minus the first.
+std::string compare_markdown(const std::vector<nlohmann::json>& runs, const std::vector<std::string>& labels,
+                             const std::string& unit);
 
 }  // namespace bench
