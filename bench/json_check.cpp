@@ -175,12 +175,18 @@ int main(int argc, char** argv)
             std::string where = "control_plane/" + row.value("case", "?");
             seen.insert(row.value("case", ""));
             need(positive(row, "slots"), where + ": slots is not a positive number");
+            if (row.contains("supported") && row["supported"] == false) {  // e.g. default_replace on a stock kernel
+                need(row.contains("reason") && row["reason"].is_string() && !row["reason"].get<std::string>().empty(),
+                     where + ": unsupported without a reason");
+                continue;
+            }
             need(positive(row, "runs"), where + ": runs is not a positive number");
             check_summary(row, "total_ms", where);
             check_summary(row, "cpu_ms", where);
             check_summary(row, "us_per_slot", where);
         }
-        for (const char* c : {"fill_shared", "fill_per_slot", "update_policy", "tailcall_fill", "tailcall_update_policy"})
+        for (const char* c : {"fill_shared", "fill_per_slot", "update_policy", "tailcall_fill", "tailcall_update_policy",
+                              "default_replace"})
             need(seen.count(c), std::string("control_plane: case ") + c + " missing");
     }
     need(r.contains("warnings") && r["warnings"].is_array(), "no warnings array");

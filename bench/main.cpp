@@ -166,6 +166,7 @@ public:
 private:
     void setup();
     void setup_cpumap();
+    void probe_default_prog();
     void add_cases();
     void sample(DpCase& c, uint32_t packets, bool record);
     void control_plane_round(std::vector<CpCase>& cp);
@@ -195,6 +196,11 @@ private:
     cpumap_demo::Calibration cal_;
     std::vector<cpumap_demo::Case> cpumap_cases_;
     std::string cpumap_skipped_;  // why the section did not run
+
+    // Map-wide default programs (the project's patched kernel).
+    bool default_supported_ = false;
+    std::string default_unsupported_;   // the probe's verdict and the library's explanation
+    std::vector<std::string> default_problems_;  // an inheriting slot did not run the new default
 };
 
 void Bench::setup()
@@ -280,6 +286,8 @@ void Bench::setup()
         frames_.push_back(testing::udp4_frame(testing::ipv4(10, 0, 0, 1), testing::ipv4(10, 0, 0, 2), 1234, 9,
                                               size - 42));  // 14 + 20 + 8 bytes of headers
     }
+    if (cfg_.wants("control"))
+        probe_default_prog();
     if (cfg_.wants("cpumap"))
         setup_cpumap();
 }
@@ -316,6 +324,23 @@ void Bench::setup_cpumap()
                 cpumap_cases_.emplace_back(std::string(heavy ? "heavy" : "cheap") + (rx ? " + RX work" : "") +
                                                (split ? ", split" : ", single CPU"),
                                            split, heavy ? cal_.heavy_rounds : 0, rx);
+}
+
+// Is there a map-wide default program to replace? On a stock kernel the case
+// is recorded as unsupported, with the probe's verdict and libbpf-ext's reason.
+void Bench::probe_default_prog()
+{
+    auto f = dme::probe_features();
+    default_supported_ = f.default_prog == BPFEXT_SUPPORTED;
+    if (default_supported_)
+        return;
+    default_unsupported_ = std::string("bpfext_probe(): default_prog = ") + dme::support_str(f.default_prog);
+    try {
+        auto m = dme::DevmapEgress::create("bench_cp_def", 1);
+        m.set_default(pass_shared_->prog);
+    } catch (const dme::Error& e) {
+        default_unsupported_ += "; " + std::string(e.what());
+    }
 }
 
 void Bench::add_cases()
@@ -487,6 +512,23 @@ void Bench::control_plane_round(std::vector<CpCase>& cp)
             prog_array_set(pa, k, tail_fw_pool_[k]->fd());
         rec("tailcall_update_policy", t0);
     }
+    if (default_supported_) {
+        // N slots written without a program inherit the map's default; one
+        // replace of the default (BPF_PROG_ATTACH on the map) switches them all.
+        auto m = dme::DevmapEgress::create("bench_cp_def", n, pass_shared_->prog);
+        for (uint32_t k = 0; k < n; k++)
+            m.set(k, targets_->dev(k));
+        t0 = Timer();
+        m.set_default(fw_shared_->prog);
+        rec("default_replace", t0);
+        auto want = m.default_program().id;
+        for (uint32_t k : {0u, n / 2, n - 1}) {
+            auto slot = m.get(k);
+            if (!slot || !slot->prog.inherited || slot->prog.id != want)
+                default_problems_.push_back("default_replace: slot " + std::to_string(k) +
+                                            " does not run the new default program");
+        }
+    }
 }
 
 json Bench::datapath_json(const DpCase& c, const std::vector<DpCase>& all) const
@@ -603,6 +645,9 @@ json Bench::run()
         {"update_policy_skip_xmit_check", "update_policy without the ndo_xdp_xmit check", cfg_.cp_slots, {}},
         {"tailcall_fill", "alternative: fill N PROG_ARRAY slots with per-target programs", cfg_.cp_slots, {}},
         {"tailcall_update_policy", "alternative: replace N PROG_ARRAY programs (-> firewall)", cfg_.cp_slots, {}},
+        {"default_replace",
+         "replace the map-wide default program inherited by N slots (do-nothing -> firewall): one call",
+         cfg_.cp_slots, {}},
     };
 
     // Interleaved runs; the starting case rotates so none always goes first.
@@ -620,7 +665,19 @@ json Bench::run()
     json dp = json::array(), sc = json::array(), cpj = json::array();
     for (const auto& c : cases_)
         (c.section == "datapath" ? dp : sc).push_back(datapath_json(c, cases_));
+    double update_policy_cpu_ms = 0;
+    for (const auto& c : cp)
+        if (c.name == "update_policy" && !c.cpu_ms.empty())
+            update_policy_cpu_ms = summarize(c.cpu_ms).median;
     for (const auto& c : cp) {
+        if (c.name == "default_replace" && !default_unsupported_.empty() && cfg_.wants("control")) {
+            cpj.push_back({{"case", c.name},
+                           {"description", c.description},
+                           {"slots", c.slots},
+                           {"supported", false},
+                           {"reason", default_unsupported_}});
+            continue;
+        }
         if (c.ms.empty())
             continue;
         std::vector<double> per;
@@ -633,6 +690,11 @@ json Bench::run()
                        {"total_ms", to_json(summarize(c.ms), c.ms)},
                        {"cpu_ms", to_json(summarize(c.cpu_ms), c.cpu_ms)},
                        {"us_per_slot", to_json(summarize(per), per)}});
+        if (c.name == "default_replace") {
+            cpj.back()["supported"] = true;
+            if (update_policy_cpu_ms > 0)
+                cpj.back()["update_policy_ratio"] = update_policy_cpu_ms / summarize(c.cpu_ms).median;
+        }
     }
     out["datapath"] = dp;
     out["scaling"] = sc;
@@ -656,6 +718,8 @@ json Bench::run()
     for (auto* in : {tail_shared_in_.get(), tail_slot_in_.get(), tail_fw_shared_in_.get(), tail_fw_in_.get()})
         if (in->tail_missed())
             warnings.push_back("tail calls missed: " + std::to_string(in->tail_missed()));
+    for (const auto& p : default_problems_)
+        warnings.push_back(p);
     for (const auto& c : cpumap_cases_) {
         for (size_t i = 0; i < c.problems.size() && i < 3; i++)
             warnings.push_back("cpumap/" + c.problems[i]);

@@ -67,12 +67,25 @@ void control_table(std::ostringstream& o, const json& rows)
       << "CPU time of the writing thread (stable on a loaded machine) and wall time.\n\n"
       << "| operation | slots | CPU ms | µs/slot (CPU) | wall ms |\n"
       << "|---|---:|---:|---:|---:|\n";
+    std::string unsupported;
     for (const auto& row : rows) {
+        if (!row.value("supported", true)) {
+            unsupported += "- " + row.value("case", "") + ", " + row.value("description", "") +
+                           ": not measured on this kernel. " + row.value("reason", "") + "\n";
+            continue;
+        }
         o << "| " << row.value("case", "") << ": " << row.value("description", "") << " | " << row.value("slots", 0)
           << " | " << spread(row.at("cpu_ms"), "%.2f") << " | "
           << fmt("%.1f", row.at("cpu_ms").at("median").get<double>() * 1000.0 / row.value("slots", 1)) << " | "
           << spread(row.at("total_ms"), "%.2f") << " |\n";
     }
+    for (const auto& row : rows)
+        if (row.contains("update_policy_ratio"))
+            o << "\nOne default replace for " << row.value("slots", 0) << " inheriting slots: "
+              << fmt("%.1f", row["update_policy_ratio"].get<double>())
+              << "× faster (CPU time) than update_policy's " << row.value("slots", 0) << " slot updates.\n";
+    if (!unsupported.empty())
+        o << "\n" << unsupported;
 }
 
 void cpumap_table(std::ostringstream& o, const json& rows)
