@@ -23,6 +23,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -45,7 +46,7 @@ namespace {
 struct Config {
     std::string mode = "full";
     int runs = 7;
-    uint32_t packets = 2'000'000;
+    uint32_t packets = 1'000'000;
     std::vector<uint32_t> sizes{64, 1500};
     std::vector<uint32_t> slot_counts{1, 16, 64, 256, 1024};
     uint32_t veths = 64;
@@ -624,16 +625,28 @@ json Bench::cpumap_json() const
 
 json Bench::run()
 {
-    setup();
-    add_cases();
+    // Wall seconds spent per part of the run (setup, warm-up, each section's
+    // rounds): where the run's time goes.
+    std::map<std::string, double> seconds;
+    auto timed = [&](const std::string& what, const std::function<void()>& f) {
+        auto t0 = Clock::now();
+        f();
+        seconds[what] += ms_since(t0) / 1000.0;
+    };
+    timed("setup", [&] {
+        setup();
+        add_cases();
+    });
 
     // Warm-up: every case once, untimed.
-    for (auto& c : cases_)
-        sample(c, std::max(cfg_.packets / 4, 1024u), false);
-    if (rig_) {
-        auto warm = cpumap_cases_;
-        cpumap_demo::run_round(*rig_, warm, 0, std::max(cfg_.cpumap_frames / 4, 1024u));
-    }
+    timed("warm-up", [&] {
+        for (auto& c : cases_)
+            sample(c, std::max(cfg_.packets / 4, 1024u), false);
+        if (rig_) {
+            auto warm = cpumap_cases_;
+            cpumap_demo::run_round(*rig_, warm, 0, std::max(cfg_.cpumap_frames / 4, 1024u));
+        }
+    });
 
     std::vector<CpCase> cp = {
         {"fill_shared", "fill N empty devmap slots with one shared egress program", cfg_.cp_slots, {}},
@@ -652,12 +665,14 @@ json Bench::run()
 
     // Interleaved runs; the starting case rotates so none always goes first.
     for (int r = 0; r < cfg_.runs; r++) {
-        for (size_t i = 0; i < cases_.size(); i++)
-            sample(cases_[(i + r) % cases_.size()], cfg_.packets, true);
+        timed("datapath and scaling", [&] {
+            for (size_t i = 0; i < cases_.size(); i++)
+                sample(cases_[(i + r) % cases_.size()], cfg_.packets, true);
+        });
         if (cfg_.wants("control"))
-            control_plane_round(cp);
+            timed("control", [&] { control_plane_round(cp); });
         if (rig_)
-            cpumap_demo::run_round(*rig_, cpumap_cases_, uint32_t(r), cfg_.cpumap_frames);
+            timed("cpumap", [&] { cpumap_demo::run_round(*rig_, cpumap_cases_, uint32_t(r), cfg_.cpumap_frames); });
     }
 
     json out;
@@ -702,6 +717,7 @@ json Bench::run()
     if (cfg_.wants("cpumap"))
         out["cpumap"] = cpumap_json();
     out["setup"] = setup_json_;
+    out["seconds"] = seconds;
 
     json warnings = json::array();
     for (const auto& c : cases_) {
@@ -875,9 +891,9 @@ int main(int argc, char** argv)
     } else if (quick) {
         preset.mode = "quick";
         preset.runs = 5;
-        preset.packets = 200'000;
+        preset.packets = 100'000;
         preset.veths = 64;
-        preset.cpumap_frames = 200'000;
+        preset.cpumap_frames = 100'000;
     }
     for (auto* opt : app.get_options()) {
         if (!opt->count())

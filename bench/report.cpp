@@ -158,6 +158,14 @@ std::string markdown(const json& r)
               << ";";
         o << "\n";
     }
+    if (r.contains("seconds") && r["seconds"].is_object()) {
+        o << "\nWall time (s):";
+        for (const auto& [what, secs] : r["seconds"].items())
+            o << " " << what << " " << fmt("%.1f", secs.get<double>()) << ";";
+        if (env.contains("seconds"))
+            o << " in all " << fmt("%.1f", env["seconds"].get<double>()) << ".";
+        o << "\n";
+    }
     if (r.contains("notes") && !r["notes"].empty()) {
         o << "\nNotes:\n";
         for (const auto& n : r["notes"])
