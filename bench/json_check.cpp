@@ -1,6 +1,9 @@
 // bench-json-check FILE: is FILE a devmap-bench results file? Checks that the
-// schema's keys are there and every figure is a positive number; says what is
-// wrong and exits 1 otherwise. It does not judge the figures themselves.
+// schema's keys of every section the run asked for (config.sections) are there
+// and every figure is a positive number, and that a skipped section (cpumap on
+// one CPU) or an unsupported case (default_replace on a stock kernel) says
+// why; says what is wrong and exits 1 otherwise. It does not judge the figures
+// themselves.
 #include <nlohmann/json.hpp>
 
 #include <fstream>
