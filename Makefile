@@ -2,8 +2,9 @@
 # 'make demo' runs the VM-host demo (root; VMS=N, default 8),
 # 'make test' runs every test against the running kernel (root),
 # 'make vmtest' builds the patched kernel and runs the tests inside it,
-# 'make bench' (QUICK=1: under a minute) measures the datapath and control
-# plane, 'make deps' installs the Debian packages (run by the others when missing).
+# 'make bench' (QUICK=1: under a minute) measures the datapath, control plane
+# and cpumap split vs single, 'make deps' installs the Debian packages (run by
+# the others when missing).
 # 'make ARCH=arm64' cross-builds the tools, library and BPF objects for arm64
 # boards into build-arm64/ and runs devmapctl --help under qemu-user;
 # 'make demo-cpumap' runs the espressobin pipeline demo (root).

@@ -1,6 +1,9 @@
 // bench-json-check FILE: is FILE a devmap-bench results file? Checks that the
-// schema's keys are there and every figure is a positive number; says what is
-// wrong and exits 1 otherwise. It does not judge the figures themselves.
+// schema's keys of every section the run asked for (config.sections) are there
+// and every figure is a positive number, and that a skipped section (cpumap on
+// one CPU) or an unsupported case (default_replace on a stock kernel) says
+// why; says what is wrong and exits 1 otherwise. It does not judge the figures
+// themselves.
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -67,6 +70,57 @@ void check_rows(const json& r, const std::string& section, const std::set<std::s
     for (const auto& c : required_cases)
         need(seen.count(c), section + ": case " + c + " missing");
 }
+
+// cpumap split vs single: one "skipped" entry with its reason, or rows with
+// both modes' figures and their ratio.
+void check_cpumap(const json& r)
+{
+    if (!r.contains("cpumap") || !r["cpumap"].is_array() || r["cpumap"].empty()) {
+        need(false, "no cpumap rows (not even a skipped entry)");
+        return;
+    }
+    const json& rows = r["cpumap"];
+    if (rows[0].contains("skipped")) {
+        need(rows.size() == 1, "cpumap: a skipped entry among figures");
+        need(rows[0]["skipped"].is_string() && !rows[0]["skipped"].get<std::string>().empty(),
+             "cpumap: skipped without a reason");
+        return;
+    }
+    std::set<std::string> seen;
+    for (const auto& row : rows) {
+        std::string where = "cpumap/" + row.value("case", "?") + (row.value("rx_work", false) ? "+rx" : "");
+        for (const char* k : {"case", "description"})
+            need(row.contains(k) && row[k].is_string(), where + ": no " + k);
+        need(row.contains("rx_work") && row["rx_work"].is_boolean(), where + ": no rx_work");
+        for (const char* k : {"runs", "frames_per_run", "qsize", "policy_base_ns", "ratio_split_to_single",
+                              "rx_cpu_ratio_split_to_single"})
+            need(positive(row, k), where + ": " + k + " is not a positive number");
+        need(row.contains("rx_cpu") && row.contains("work_cpu") && row.value("rx_cpu", -1) >= 0 &&
+                 row.value("rx_cpu", -1) != row.value("work_cpu", -1),
+             where + ": rx_cpu and work_cpu missing or the same");
+        if (row.value("case", "") == "heavy")
+            need(positive(row, "policy_extra_ns"), where + ": policy_extra_ns is not a positive number");
+        if (row.value("rx_work", false))
+            need(positive(row, "rx_work_ns"), where + ": rx_work_ns is not a positive number");
+        check_summary(row, "ratio_per_round", where);
+        for (const char* mode : {"single", "split"}) {
+            std::string w = where + "/" + mode;
+            if (!row.contains(mode) || !row[mode].is_object()) {
+                need(false, w + ": missing");
+                continue;
+            }
+            check_summary(row[mode], "mframes_per_s", w);
+            check_summary(row[mode], "rx_cpu_ns_per_frame", w);
+            const json& m = row[mode];
+            need(m.contains("delivered_ratio") && m["delivered_ratio"].is_number() &&
+                     m["delivered_ratio"].get<double>() > 0 && m["delivered_ratio"].get<double>() <= 1,
+                 w + ": delivered_ratio is not in (0, 1]");
+        }
+        seen.insert(row.value("case", "") + (row.value("rx_work", false) ? "+rx" : ""));
+    }
+    for (const char* c : {"cheap", "heavy"})
+        need(seen.count(c), std::string("cpumap: case ") + c + " missing");
+}
 }  // namespace
 
 int main(int argc, char** argv)
@@ -103,23 +157,39 @@ int main(int argc, char** argv)
     } else {
         need(false, "no config");
     }
-    check_rows(r, "datapath",
-               {"xdp_drop", "redirect", "egress_pass", "egress_drop_rule", "tailcall_pass", "tailcall_drop_rule"});
-    check_rows(r, "scaling", {"redirect", "egress_pass", "tailcall_pass"});
-    if (!r.contains("control_plane") || !r["control_plane"].is_array() || r["control_plane"].empty()) {
+    // The sections the run was asked for (files from before --sections: the
+    // first three).
+    std::set<std::string> sections{"datapath", "scaling", "control"};
+    if (r.contains("config") && r["config"].contains("sections") && r["config"]["sections"].is_array())
+        sections = r["config"]["sections"].get<std::set<std::string>>();
+    if (sections.count("datapath"))
+        check_rows(r, "datapath",
+                   {"xdp_drop", "redirect", "egress_pass", "egress_drop_rule", "tailcall_pass", "tailcall_drop_rule"});
+    if (sections.count("scaling"))
+        check_rows(r, "scaling", {"redirect", "egress_pass", "tailcall_pass"});
+    if (sections.count("cpumap"))
+        check_cpumap(r);
+    if (!sections.count("control")) {
+    } else if (!r.contains("control_plane") || !r["control_plane"].is_array() || r["control_plane"].empty()) {
         need(false, "no control_plane rows");
     } else {
         std::set<std::string> seen;
         for (const auto& row : r["control_plane"]) {
             std::string where = "control_plane/" + row.value("case", "?");
+            seen.insert(row.value("case", ""));
             need(positive(row, "slots"), where + ": slots is not a positive number");
+            if (row.contains("supported") && row["supported"] == false) {  // e.g. default_replace on a stock kernel
+                need(row.contains("reason") && row["reason"].is_string() && !row["reason"].get<std::string>().empty(),
+                     where + ": unsupported without a reason");
+                continue;
+            }
             need(positive(row, "runs"), where + ": runs is not a positive number");
             check_summary(row, "total_ms", where);
             check_summary(row, "cpu_ms", where);
             check_summary(row, "us_per_slot", where);
-            seen.insert(row.value("case", ""));
         }
-        for (const char* c : {"fill_shared", "fill_per_slot", "update_policy", "tailcall_fill", "tailcall_update_policy"})
+        for (const char* c : {"fill_shared", "fill_per_slot", "update_policy", "tailcall_fill", "tailcall_update_policy",
+                              "default_replace"})
             need(seen.count(c), std::string("control_plane: case ") + c + " missing");
     }
     need(r.contains("warnings") && r["warnings"].is_array(), "no warnings array");
@@ -129,7 +199,8 @@ int main(int argc, char** argv)
             std::cerr << "  - " << p << "\n";
         return 1;
     }
-    std::cout << argv[1] << ": valid (" << r["datapath"].size() << " datapath, " << r["scaling"].size()
-              << " scaling, " << r["control_plane"].size() << " control-plane figures)\n";
+    auto count = [&](const char* key) { return r.contains(key) && r[key].is_array() ? r[key].size() : 0; };
+    std::cout << argv[1] << ": valid (" << count("datapath") << " datapath, " << count("scaling") << " scaling, "
+              << count("control_plane") << " control-plane, " << count("cpumap") << " cpumap rows)\n";
     return 0;
 }

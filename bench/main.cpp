@@ -23,6 +23,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -31,6 +32,7 @@
 #include "frames.hpp"
 #include "netns.hpp"
 #include "report.hpp"
+#include "rig.hpp"
 #include "stats.hpp"
 #include "traffic.hpp"
 #include "world.hpp"
@@ -44,16 +46,22 @@ namespace {
 struct Config {
     std::string mode = "full";
     int runs = 7;
-    uint32_t packets = 2'000'000;
+    uint32_t packets = 1'000'000;
     std::vector<uint32_t> sizes{64, 1500};
     std::vector<uint32_t> slot_counts{1, 16, 64, 256, 1024};
     uint32_t veths = 64;
     uint32_t cp_slots = 1000;
-    int cpu = -1;  // -1: the last online CPU
+    int cpu = -1;  // -1: the last online CPU this process may use
     bool skb_path = true;
-    // Which parts to run: datapath, scaling, control (make bench-vm runs the
-    // datapath alone in the guest, where loading 1000s of programs is slow).
-    std::vector<std::string> sections{"datapath", "scaling", "control"};
+    // Which parts to run: datapath, scaling, control, cpumap (make bench-vm
+    // runs the datapath alone in the guest, where loading 1000s of programs
+    // is slow).
+    std::vector<std::string> sections{"datapath", "scaling", "control", "cpumap"};
+    // cpumap split vs single: frames offered per run, the heavy policy's
+    // calibration target and the emulated driver receive cost (ns/frame).
+    uint32_t cpumap_frames = 500'000;
+    uint32_t heavy_ns = 250, rx_ns = 300;
+    std::vector<int> usable_cpus;  // online CPUs this process may run on (at start)
     std::string out, md, commit;
 
     bool wants(const std::string& section) const
@@ -109,6 +117,20 @@ void raise_fd_limit()
     setrlimit(RLIMIT_NOFILE, &r);
 }
 
+// The online CPUs this process may run on, before it pins itself.
+std::vector<int> usable_cpus()
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set))
+        throw std::runtime_error("cannot read the CPU affinity");
+    std::vector<int> out;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set))
+            out.push_back(c);
+    return out;
+}
+
 void pin_to(int cpu)
 {
     cpu_set_t set;
@@ -144,10 +166,13 @@ public:
 
 private:
     void setup();
+    void setup_cpumap();
+    void probe_default_prog();
     void add_cases();
     void sample(DpCase& c, uint32_t packets, bool record);
     void control_plane_round(std::vector<CpCase>& cp);
     json datapath_json(const DpCase& c, const std::vector<DpCase>& all) const;
+    json cpumap_json() const;
 
     const Config& cfg_;
     uint32_t max_slots_ = 1, pool_ = 1;
@@ -165,6 +190,18 @@ private:
     std::vector<DpCase> cases_;
     std::vector<testing::Frame> frames_;
     json setup_json_ = json::array();
+
+    // cpumap split vs single: the espressobin pipeline's rig (tools/cpumap-demo).
+    // Cases in pairs: single CPU, then split, for each policy and RX cost.
+    std::unique_ptr<cpumap_demo::Rig> rig_;
+    cpumap_demo::Calibration cal_;
+    std::vector<cpumap_demo::Case> cpumap_cases_;
+    std::string cpumap_skipped_;  // why the section did not run
+
+    // Map-wide default programs (the project's patched kernel).
+    bool default_supported_ = false;
+    std::string default_unsupported_;   // the probe's verdict and the library's explanation
+    std::vector<std::string> default_problems_;  // an inheriting slot did not run the new default
 };
 
 void Bench::setup()
@@ -249,6 +286,61 @@ void Bench::setup()
             throw std::invalid_argument("frame sizes must be 64..3000 bytes");
         frames_.push_back(testing::udp4_frame(testing::ipv4(10, 0, 0, 1), testing::ipv4(10, 0, 0, 2), 1234, 9,
                                               size - 42));  // 14 + 20 + 8 bytes of headers
+    }
+    if (cfg_.wants("control"))
+        probe_default_prog();
+    if (cfg_.wants("cpumap"))
+        setup_cpumap();
+}
+
+// RX steering on the first usable CPU, the policy in a cpumap slot on the
+// second, against the same work on the first alone: cheap and heavy policy,
+// with and without emulated driver receive work on the RX CPU.
+void Bench::setup_cpumap()
+{
+    const auto& cpus = cfg_.usable_cpus;
+    if (cpus.size() < 2) {
+        std::string list;
+        for (int c : cpus)
+            list += (list.empty() ? "" : ",") + std::to_string(c);
+        cpumap_skipped_ = "skipped: needs 2 online CPUs; this process may run on " + std::to_string(cpus.size()) +
+                          " (CPU " + list + ")";
+        return;
+    }
+    cpumap_demo::RigOptions o;
+    o.rx_cpu = cpus[0];
+    o.work_cpu = cpus[1];
+    auto t0 = Clock::now();
+    rig_ = std::make_unique<cpumap_demo::Rig>(o);
+    cal_ = cpumap_demo::calibrate(*rig_, cfg_.heavy_ns, -1, std::max(20'000u, cfg_.cpumap_frames / 10));
+    setup_json_.push_back({{"what", "cpumap pipeline (namespaces, cpumap slot) and heavy-policy calibration"},
+                           {"count", 1},
+                           {"ms", ms_since(t0)}});
+    std::vector<uint32_t> rx_costs{0};
+    if (cfg_.rx_ns)
+        rx_costs.push_back(cal_.rounds_for(cfg_.rx_ns));
+    for (uint32_t rx : rx_costs)
+        for (bool heavy : {false, true})
+            for (bool split : {false, true})
+                cpumap_cases_.emplace_back(std::string(heavy ? "heavy" : "cheap") + (rx ? " + RX work" : "") +
+                                               (split ? ", split" : ", single CPU"),
+                                           split, heavy ? cal_.heavy_rounds : 0, rx);
+}
+
+// Is there a map-wide default program to replace? On a stock kernel the case
+// is recorded as unsupported, with the probe's verdict and libbpf-ext's reason.
+void Bench::probe_default_prog()
+{
+    auto f = dme::probe_features();
+    default_supported_ = f.default_prog == BPFEXT_SUPPORTED;
+    if (default_supported_)
+        return;
+    default_unsupported_ = std::string("bpfext_probe(): default_prog = ") + dme::support_str(f.default_prog);
+    try {
+        auto m = dme::DevmapEgress::create("bench_cp_def", 1);
+        m.set_default(pass_shared_->prog);
+    } catch (const dme::Error& e) {
+        default_unsupported_ += "; " + std::string(e.what());
     }
 }
 
@@ -421,6 +513,23 @@ void Bench::control_plane_round(std::vector<CpCase>& cp)
             prog_array_set(pa, k, tail_fw_pool_[k]->fd());
         rec("tailcall_update_policy", t0);
     }
+    if (default_supported_) {
+        // N slots written without a program inherit the map's default; one
+        // replace of the default (BPF_PROG_ATTACH on the map) switches them all.
+        auto m = dme::DevmapEgress::create("bench_cp_def", n, pass_shared_->prog);
+        for (uint32_t k = 0; k < n; k++)
+            m.set(k, targets_->dev(k));
+        t0 = Timer();
+        m.set_default(fw_shared_->prog);
+        rec("default_replace", t0);
+        auto want = m.default_program().id;
+        for (uint32_t k : {0u, n / 2, n - 1}) {
+            auto slot = m.get(k);
+            if (!slot || !slot->prog.inherited || slot->prog.id != want)
+                default_problems_.push_back("default_replace: slot " + std::to_string(k) +
+                                            " does not run the new default program");
+        }
+    }
 }
 
 json Bench::datapath_json(const DpCase& c, const std::vector<DpCase>& all) const
@@ -451,14 +560,93 @@ json Bench::datapath_json(const DpCase& c, const std::vector<DpCase>& all) const
     return j;
 }
 
+// One row per policy and RX cost: the single-CPU and the split figures of the
+// same interleaved rounds, and their ratio (throughput of the CPU doing the
+// work, from the programs' own clock stamps; see tools/cpumap-demo/rig.hpp).
+json Bench::cpumap_json() const
+{
+    json rows = json::array();
+    if (!rig_) {
+        rows.push_back({{"case", "split_vs_single"}, {"skipped", cpumap_skipped_}});
+        return rows;
+    }
+    const auto& o = rig_->options();
+    auto mode = [](const cpumap_demo::Case& c) {
+        std::vector<double> mfps;
+        for (double r : c.rates)
+            mfps.push_back(r / 1e6);
+        return json{{"name", c.name},
+                    {"mframes_per_s", to_json(summarize(mfps), mfps)},
+                    {"rx_cpu_ns_per_frame", to_json(summarize(c.rx_ns), c.rx_ns)},
+                    {"delivered_ratio", c.sent ? double(c.delivered) / double(c.sent) : 0.0}};
+    };
+    for (size_t i = 0; i + 1 < cpumap_cases_.size(); i += 2) {
+        const auto& single = cpumap_cases_[i];
+        const auto& split = cpumap_cases_[i + 1];
+        bool heavy = single.work_rounds > 0, rx = single.rx_rounds > 0;
+        std::vector<double> per_round;  // the two ran in the same round
+        for (size_t r = 0; r < single.rates.size() && r < split.rates.size(); r++)
+            if (single.rates[r] > 0)
+                per_round.push_back(split.rates[r] / single.rates[r]);
+        std::string desc = heavy ? "heavy policy: parse, rule lookup, " + std::to_string(single.work_rounds) +
+                                       " hash rounds (+" + std::to_string(int(cal_.heavy_extra_ns + 0.5)) +
+                                       " ns/frame)"
+                                 : "cheap policy: parse, rule lookup";
+        if (rx)
+            desc += "; emulated driver RX work on the RX CPU (~" +
+                    std::to_string(int(single.rx_rounds * cal_.ns_per_round + 0.5)) + " ns/frame, both modes)";
+        json row = {{"case", heavy ? "heavy" : "cheap"},
+                    {"rx_work", rx},
+                    {"description", desc},
+                    {"policy_rounds", single.work_rounds},
+                    {"policy_base_ns", cal_.base_ns},
+                    {"policy_extra_ns", heavy ? cal_.heavy_extra_ns : 0.0},
+                    {"rx_rounds", single.rx_rounds},
+                    {"rx_work_ns", single.rx_rounds * cal_.ns_per_round},
+                    {"rx_cpu", o.rx_cpu},
+                    {"work_cpu", o.work_cpu},
+                    {"qsize", o.qsize},
+                    {"runs", single.rates.size()},
+                    {"frames_per_run", cfg_.cpumap_frames},
+                    {"single", mode(single)},
+                    {"split", mode(split)}};
+        double s1 = summarize(single.rates).median, s2 = summarize(split.rates).median;
+        if (s1 > 0)
+            row["ratio_split_to_single"] = s2 / s1;
+        if (!per_round.empty())
+            row["ratio_per_round"] = to_json(summarize(per_round), per_round);
+        double r1 = summarize(single.rx_ns).median, r2 = summarize(split.rx_ns).median;
+        if (r1 > 0)
+            row["rx_cpu_ratio_split_to_single"] = r2 / r1;
+        rows.push_back(row);
+    }
+    return rows;
+}
+
 json Bench::run()
 {
-    setup();
-    add_cases();
+    // Wall seconds spent per part of the run (setup, warm-up, each section's
+    // rounds): where the run's time goes.
+    std::map<std::string, double> seconds;
+    auto timed = [&](const std::string& what, const std::function<void()>& f) {
+        auto t0 = Clock::now();
+        f();
+        seconds[what] += ms_since(t0) / 1000.0;
+    };
+    timed("setup", [&] {
+        setup();
+        add_cases();
+    });
 
     // Warm-up: every case once, untimed.
-    for (auto& c : cases_)
-        sample(c, std::max(cfg_.packets / 4, 1024u), false);
+    timed("warm-up", [&] {
+        for (auto& c : cases_)
+            sample(c, std::max(cfg_.packets / 4, 1024u), false);
+        if (rig_) {
+            auto warm = cpumap_cases_;
+            cpumap_demo::run_round(*rig_, warm, 0, std::max(cfg_.cpumap_frames / 4, 1024u));
+        }
+    });
 
     std::vector<CpCase> cp = {
         {"fill_shared", "fill N empty devmap slots with one shared egress program", cfg_.cp_slots, {}},
@@ -470,14 +658,21 @@ json Bench::run()
         {"update_policy_skip_xmit_check", "update_policy without the ndo_xdp_xmit check", cfg_.cp_slots, {}},
         {"tailcall_fill", "alternative: fill N PROG_ARRAY slots with per-target programs", cfg_.cp_slots, {}},
         {"tailcall_update_policy", "alternative: replace N PROG_ARRAY programs (-> firewall)", cfg_.cp_slots, {}},
+        {"default_replace",
+         "replace the map-wide default program inherited by N slots (do-nothing -> firewall): one call",
+         cfg_.cp_slots, {}},
     };
 
     // Interleaved runs; the starting case rotates so none always goes first.
     for (int r = 0; r < cfg_.runs; r++) {
-        for (size_t i = 0; i < cases_.size(); i++)
-            sample(cases_[(i + r) % cases_.size()], cfg_.packets, true);
+        timed("datapath and scaling", [&] {
+            for (size_t i = 0; i < cases_.size(); i++)
+                sample(cases_[(i + r) % cases_.size()], cfg_.packets, true);
+        });
         if (cfg_.wants("control"))
-            control_plane_round(cp);
+            timed("control", [&] { control_plane_round(cp); });
+        if (rig_)
+            timed("cpumap", [&] { cpumap_demo::run_round(*rig_, cpumap_cases_, uint32_t(r), cfg_.cpumap_frames); });
     }
 
     json out;
@@ -485,7 +680,19 @@ json Bench::run()
     json dp = json::array(), sc = json::array(), cpj = json::array();
     for (const auto& c : cases_)
         (c.section == "datapath" ? dp : sc).push_back(datapath_json(c, cases_));
+    double update_policy_cpu_ms = 0;
+    for (const auto& c : cp)
+        if (c.name == "update_policy" && !c.cpu_ms.empty())
+            update_policy_cpu_ms = summarize(c.cpu_ms).median;
     for (const auto& c : cp) {
+        if (c.name == "default_replace" && !default_unsupported_.empty() && cfg_.wants("control")) {
+            cpj.push_back({{"case", c.name},
+                           {"description", c.description},
+                           {"slots", c.slots},
+                           {"supported", false},
+                           {"reason", default_unsupported_}});
+            continue;
+        }
         if (c.ms.empty())
             continue;
         std::vector<double> per;
@@ -498,11 +705,19 @@ json Bench::run()
                        {"total_ms", to_json(summarize(c.ms), c.ms)},
                        {"cpu_ms", to_json(summarize(c.cpu_ms), c.cpu_ms)},
                        {"us_per_slot", to_json(summarize(per), per)}});
+        if (c.name == "default_replace") {
+            cpj.back()["supported"] = true;
+            if (update_policy_cpu_ms > 0)
+                cpj.back()["update_policy_ratio"] = update_policy_cpu_ms / summarize(c.cpu_ms).median;
+        }
     }
     out["datapath"] = dp;
     out["scaling"] = sc;
     out["control_plane"] = cpj;
+    if (cfg_.wants("cpumap"))
+        out["cpumap"] = cpumap_json();
     out["setup"] = setup_json_;
+    out["seconds"] = seconds;
 
     json warnings = json::array();
     for (const auto& c : cases_) {
@@ -519,6 +734,17 @@ json Bench::run()
     for (auto* in : {tail_shared_in_.get(), tail_slot_in_.get(), tail_fw_shared_in_.get(), tail_fw_in_.get()})
         if (in->tail_missed())
             warnings.push_back("tail calls missed: " + std::to_string(in->tail_missed()));
+    for (const auto& p : default_problems_)
+        warnings.push_back(p);
+    for (const auto& c : cpumap_cases_) {
+        for (size_t i = 0; i < c.problems.size() && i < 3; i++)
+            warnings.push_back("cpumap/" + c.problems[i]);
+        if (c.problems.size() > 3)
+            warnings.push_back("cpumap/" + c.name + ": " + std::to_string(c.problems.size() - 3) + " more problems");
+    }
+    if (rig_ && cal_.heavy_extra_ns < 0.8 * cfg_.heavy_ns)
+        warnings.push_back("cpumap: the heavy policy measured +" + std::to_string(int(cal_.heavy_extra_ns)) +
+                           " ns/frame, below its target of " + std::to_string(cfg_.heavy_ns));
     out["warnings"] = warnings;
 
     json notes = json::array();
@@ -552,6 +778,7 @@ json environment(const Config& cfg, int cpu)
             {"machine", u.machine},
             {"cpu_model", read_first_line("/proc/cpuinfo", "model name")},
             {"online_cpus", sysconf(_SC_NPROCESSORS_ONLN)},
+            {"usable_cpus", cfg.usable_cpus},
             {"pinned_cpu", cpu},
             {"loadavg_start", read_first_line("/proc/loadavg")},
             {"commit", cfg.commit}};
@@ -568,6 +795,17 @@ json config_json(const Config& c)
             {"veths", c.veths},
             {"control_plane_slots", c.cp_slots},
             {"sections", c.sections},
+            {"cpumap",
+             {{"frames_per_run", c.cpumap_frames},
+              {"heavy_policy_target_ns", c.heavy_ns},
+              {"rx_work_target_ns", c.rx_ns},
+              {"method", "the espressobin pipeline (bpf/cpumap_pipeline.bpf.c, tools/cpumap-demo/rig.hpp): live "
+                         "frames generated on the RX CPU; split: rx_steer there, cpu_policy in a cpumap slot "
+                         "(qsize 256) on the work CPU, which redirects again into a devmap_hash slot (egress_count) "
+                         "and transmits to a sink; single: rx_single does the same work on the RX CPU. RX thread and "
+                         "cpumap kthread SCHED_FIFO. mframes_per_s: frames the working program handled over its own "
+                         "clock stamps (all of them reach the sink); delivered_ratio: sink frames / offered (the split "
+                         "drops what its queue cannot take); rx_cpu_ns_per_frame: the RX CPU's kernel time"}}},
             {"traffic", "live-frame BPF_PROG_TEST_RUN (BPF_F_TEST_XDP_LIVE_FRAMES), IPv4/UDP to port 9, "
                         "round-robin over the slots; slot k -> veth k % veths; sinks XDP_DROP in native mode"},
             {"timing", "ns_per_pkt: the kernel's own time per frame (bpf_test_run_opts.duration: the batches "
@@ -596,9 +834,14 @@ int main(int argc, char** argv)
     app.add_option("--cp-slots", cfg.cp_slots, "slots for the control-plane figures");
     bool no_skb = false;
     app.add_flag("--no-skb", no_skb, "leave out the skb-path (tc) cases");
-    app.add_option("--sections", cfg.sections, "parts to run: datapath, scaling, control (default: all)")
-        ->check(CLI::IsMember({"datapath", "scaling", "control"}));
-    app.add_option("--cpu", cfg.cpu, "CPU to pin to (default: the last online CPU)");
+    app.add_option("--sections", cfg.sections, "parts to run: datapath, scaling, control, cpumap (default: all)")
+        ->check(CLI::IsMember({"datapath", "scaling", "control", "cpumap"}));
+    app.add_option("--cpumap-frames", cfg.cpumap_frames, "cpumap split vs single: frames offered per run");
+    app.add_option("--heavy-ns", cfg.heavy_ns, "cpumap: extra ns/frame the heavy policy is calibrated to")
+        ->capture_default_str();
+    app.add_option("--rx-ns", cfg.rx_ns, "cpumap: emulated driver RX work on the RX CPU, ns/frame (0: leave out)")
+        ->capture_default_str();
+    app.add_option("--cpu", cfg.cpu, "CPU to pin to (default: the last online CPU it may use)");
     app.add_option("--out", cfg.out, "write the JSON results here");
     app.add_option("--md", cfg.md, "write the Markdown table here (default: --out with .md)");
     app.add_option("--commit", cfg.commit, "source revision to record");
@@ -647,11 +890,13 @@ int main(int argc, char** argv)
         preset.slot_counts = {1, 16};
         preset.veths = 4;
         preset.cp_slots = 32;
+        preset.cpumap_frames = 20'000;
     } else if (quick) {
         preset.mode = "quick";
         preset.runs = 5;
-        preset.packets = 200'000;
+        preset.packets = 100'000;
         preset.veths = 64;
+        preset.cpumap_frames = 100'000;
     }
     for (auto* opt : app.get_options()) {
         if (!opt->count())
@@ -663,12 +908,14 @@ int main(int argc, char** argv)
         if (name == "--slots") preset.slot_counts = cfg.slot_counts;
         if (name == "--veths") preset.veths = cfg.veths;
         if (name == "--cp-slots") preset.cp_slots = cfg.cp_slots;
+        if (name == "--cpumap-frames") preset.cpumap_frames = cfg.cpumap_frames;
     }
     cfg = preset;
     cfg.skb_path = !no_skb;
     if (cfg.runs < 1 || cfg.packets < 64 || cfg.veths < 2 || cfg.cp_slots < 1 || cfg.sizes.empty() ||
-        cfg.slot_counts.empty()) {
-        std::cerr << "devmap-bench: runs, packets (>= 64), veths (>= 2), cp-slots, sizes and slots must be positive\n";
+        cfg.slot_counts.empty() || cfg.cpumap_frames < 1024) {
+        std::cerr << "devmap-bench: runs, packets (>= 64), veths (>= 2), cp-slots, sizes and slots must be positive, "
+                     "cpumap-frames >= 1024\n";
         return 2;
     }
     if (geteuid() != 0) {
@@ -678,7 +925,10 @@ int main(int argc, char** argv)
     try {
         testing::isolate_test_process();
         bench::raise_fd_limit();
-        int cpu = cfg.cpu >= 0 ? cfg.cpu : int(sysconf(_SC_NPROCESSORS_ONLN)) - 1;
+        cfg.usable_cpus = bench::usable_cpus();
+        if (cfg.usable_cpus.empty())
+            throw std::runtime_error("no CPU to run on");
+        int cpu = cfg.cpu >= 0 ? cfg.cpu : cfg.usable_cpus.back();
         bench::pin_to(cpu);
         json env = bench::environment(cfg, cpu);
         auto t0 = Clock::now();

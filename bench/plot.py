@@ -4,8 +4,10 @@
     bench/plot.py RESULTS.json OUTDIR
 
 Writes OUTDIR/datapath.png (median ns/pkt with min-max bars, per case and frame
-size) and OUTDIR/slot-scaling.png (ns/pkt against the number of slots, per
-case and program sharing).
+size), OUTDIR/slot-scaling.png (ns/pkt against the number of slots, per
+case and program sharing) and OUTDIR/cpumap.png (Mframes/s of the CPU doing
+the work, single CPU vs split over two, with min-max bars and the ratio), each
+when the results have that section.
 """
 import json
 import os
@@ -18,7 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def datapath(results, out):
-    rows = results["datapath"]
+    rows = results.get("datapath", [])
+    if not rows:
+        return
     sizes = sorted({r["frame_bytes"] for r in rows})
     cases = []
     for r in rows:
@@ -48,7 +52,9 @@ def datapath(results, out):
 
 
 def scaling(results, out):
-    rows = results["scaling"]
+    rows = results.get("scaling", [])
+    if not rows:
+        return
     fig, ax = plt.subplots(figsize=(8, 4.5))
     series = {}
     for r in rows:
@@ -67,6 +73,38 @@ def scaling(results, out):
     fig.savefig(os.path.join(out, "slot-scaling.png"), dpi=110)
 
 
+def cpumap(results, out):
+    rows = [r for r in results.get("cpumap", []) if "skipped" not in r]
+    if not rows:
+        return
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.38
+    labels = []
+    for i, r in enumerate(rows):
+        label = r["case"]
+        if r["case"] == "heavy":
+            label += f" (+{r['policy_extra_ns']:.0f} ns)"
+        if r["rx_work"]:
+            label += f"\n+ RX work ~{r['rx_work_ns']:.0f} ns"
+        labels.append(label)
+        for j, mode in enumerate(("single", "split")):
+            s = r[mode]["mframes_per_s"]
+            ax.bar(i + (j - 0.5) * width, s["median"], width,
+                   yerr=[[s["median"] - s["min"]], [s["max"] - s["median"]]], capsize=3,
+                   color=("C0", "C1")[j], label=(f"single CPU (CPU {r['rx_cpu']})",
+                                                 f"split (policy on CPU {r['work_cpu']})")[j] if i == 0 else None)
+        top = max(r["single"]["mframes_per_s"]["max"], r["split"]["mframes_per_s"]["max"])
+        ax.annotate(f"{r['ratio_split_to_single']:.2f}x", (i, top), textcoords="offset points", xytext=(0, 4),
+                    ha="center", fontsize=8)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylabel("Mframes/s of the CPU doing the work\n(median, min-max)")
+    ax.set_title("cpumap: policy on a second CPU vs the same work on one (split / single)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "cpumap.png"), dpi=110)
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -75,6 +113,7 @@ def main():
     os.makedirs(sys.argv[2], exist_ok=True)
     datapath(results, sys.argv[2])
     scaling(results, sys.argv[2])
+    cpumap(results, sys.argv[2])
 
 
 if __name__ == "__main__":

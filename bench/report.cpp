@@ -67,11 +67,66 @@ void control_table(std::ostringstream& o, const json& rows)
       << "CPU time of the writing thread (stable on a loaded machine) and wall time.\n\n"
       << "| operation | slots | CPU ms | µs/slot (CPU) | wall ms |\n"
       << "|---|---:|---:|---:|---:|\n";
-    for (const auto& row : rows)
+    std::string unsupported;
+    for (const auto& row : rows) {
+        if (!row.value("supported", true)) {
+            unsupported += "- " + row.value("case", "") + ", " + row.value("description", "") +
+                           ": not measured on this kernel. " + row.value("reason", "") + "\n";
+            continue;
+        }
         o << "| " << row.value("case", "") << ": " << row.value("description", "") << " | " << row.value("slots", 0)
           << " | " << spread(row.at("cpu_ms"), "%.2f") << " | "
           << fmt("%.1f", row.at("cpu_ms").at("median").get<double>() * 1000.0 / row.value("slots", 1)) << " | "
           << spread(row.at("total_ms"), "%.2f") << " |\n";
+    }
+    for (const auto& row : rows)
+        if (row.contains("update_policy_ratio"))
+            o << "\nOne default replace for " << row.value("slots", 0) << " inheriting slots: "
+              << fmt("%.1f", row["update_policy_ratio"].get<double>())
+              << "× faster (CPU time) than update_policy's " << row.value("slots", 0) << " slot updates.\n";
+    if (!unsupported.empty())
+        o << "\n" << unsupported;
+}
+
+void cpumap_table(std::ostringstream& o, const json& rows)
+{
+    if (rows.empty())
+        return;
+    o << "\n### cpumap: the policy on a second CPU vs the same work on one\n\n";
+    if (rows.size() == 1 && rows[0].contains("skipped")) {
+        o << rows[0].value("skipped", "") << "\n";
+        return;
+    }
+    const json& first = rows.at(0);
+    o << "RX on CPU " << first.value("rx_cpu", -1) << " (live frames); split: the policy in a cpumap slot (qsize "
+      << first.value("qsize", 0) << ") on CPU " << first.value("work_cpu", -1)
+      << ", which transmits; single: the same work on CPU " << first.value("rx_cpu", -1)
+      << ". Mframes/s of the CPU doing the work (its own clock; every frame it handled reached the sink), "
+      << first.value("frames_per_run", 0) << " frames offered per run, median [min–max] of " << first.value("runs", 0)
+      << " interleaved rounds. Delivered: the split's share of the offered frames (its queue drops the rest). RX "
+         "ns: the RX CPU's kernel time per frame. The cheap policy parses and looks up a rule; the heavy one adds "
+         "hash rounds; RX work is an emulated driver receive cost on the RX CPU, in both modes.\n\n"
+      << "| policy | RX work | single Mframes/s | split Mframes/s | split ÷ single [per-round min–max] | RX ns single → split | "
+         "split delivered |\n"
+      << "|---|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& row : rows) {
+        const json& one = row.at("single");
+        const json& two = row.at("split");
+        std::string policy = row.value("case", "");
+        if (row.value("policy_rounds", 0) > 0)
+            policy += fmt(" (%.0f ns/frame more)", row.value("policy_extra_ns", 0.0));
+        std::string rx = row.value("rx_work", false) ? fmt("~%.0f ns/frame", row.value("rx_work_ns", 0.0)) : "none";
+        o << "| " << policy << " | " << rx << " | " << spread(one.at("mframes_per_s"), "%.2f") << " | "
+          << spread(two.at("mframes_per_s"), "%.2f") << " | "
+          << (row.contains("ratio_split_to_single") ? fmt("%.2f", row["ratio_split_to_single"].get<double>()) : "")
+          << (row.contains("ratio_per_round") ? " [" + fmt("%.2f", row["ratio_per_round"].at("min").get<double>()) +
+                                                    "–" + fmt("%.2f", row["ratio_per_round"].at("max").get<double>()) +
+                                                    "]"
+                                              : "")
+          << " | " << fmt("%.0f", one.at("rx_cpu_ns_per_frame").at("median").get<double>()) << " → "
+          << fmt("%.0f", two.at("rx_cpu_ns_per_frame").at("median").get<double>()) << " | "
+          << fmt("%.0f%%", two.value("delivered_ratio", 0.0) * 100) << " |\n";
+    }
 }
 }  // namespace
 
@@ -93,12 +148,22 @@ std::string markdown(const json& r)
     datapath_table(o, r.at("datapath"));
     scaling_table(o, r.at("scaling"), cfg);
     control_table(o, r.at("control_plane"));
+    if (r.contains("cpumap"))
+        cpumap_table(o, r["cpumap"]);
 
     if (r.contains("setup")) {
         o << "\nSetup (one run each):";
         for (const auto& s : r["setup"])
             o << " " << s.value("what", "") << " ×" << s.value("count", 0) << ": " << fmt("%.0f ms", s.value("ms", 0.0))
               << ";";
+        o << "\n";
+    }
+    if (r.contains("seconds") && r["seconds"].is_object()) {
+        o << "\nWall time (s):";
+        for (const auto& [what, secs] : r["seconds"].items())
+            o << " " << what << " " << fmt("%.1f", secs.get<double>()) << ";";
+        if (env.contains("seconds"))
+            o << " in all " << fmt("%.1f", env["seconds"].get<double>()) << ".";
         o << "\n";
     }
     if (r.contains("notes") && !r["notes"].empty()) {
