@@ -863,9 +863,14 @@ int main(int argc, char** argv)
         std::vector<json> runs;
         for (const auto& path : compare) {
             std::ifstream in(path);
-            runs.push_back(json::parse(in));
+            json r = json::parse(in, nullptr, false);
+            if (r.is_discarded() || !r.contains("datapath") || !r.contains("environment")) {
+                std::cerr << "devmap-bench: " << path << " is not a devmap-bench results file\n";
+                return 2;
+            }
+            runs.push_back(std::move(r));
             if (labels.size() < runs.size())
-                labels.push_back(runs.back().at("environment").value("kernel", path));
+                labels.push_back(runs.back()["environment"].value("kernel", path));
         }
         if (labels.size() != runs.size()) {
             std::cerr << "devmap-bench: --labels needs one name per --compare file\n";
