@@ -11,6 +11,9 @@
 #   KDEBUG=1    debug flavour: adds config-debug.fragment (KASAN, lockdep,
 #               kmemleak), separate build tree
 #   JOBS        make -j (default: nproc)
+#   UPTO=NNNN   patched flavour with the series only up to patch NNNN (its own
+#               trees, src-patched-NNNN and out-patched-NNNN): measures what
+#               each patch changes (make bench-vm-steps)
 #   FORCE=1     run make even when the build stamp says nothing changed
 #   CONFIG_ONLY=1  stop after unpacking and configuring
 #
@@ -53,22 +56,30 @@ if [ "$FLAVOUR" = patched ]; then
 	for p in "$HERE"/*.patch; do
 		[ -e "$p" ] || continue
 		case $(basename "$p") in 0000-*) continue;; esac
+		if [ -n "${UPTO:-}" ] && [ "$(basename "$p" | cut -c1-4)" \> "$UPTO" ]; then continue; fi
 		patches+=("$p")
 	done
 fi
 fragments=("$HERE/config.fragment")
 suffix=$FLAVOUR
+if [ -n "${UPTO:-}" ]; then
+	[ "$FLAVOUR" = patched ] || { echo "build.sh: UPTO needs the patched flavour" >&2; exit 2; }
+	suffix=$FLAVOUR-$UPTO
+fi
 if [ "$KDEBUG" = 1 ]; then
 	fragments+=("$HERE/config-debug.fragment")
 	suffix=$FLAVOUR-debug
 fi
 
-SRC=$KBUILD_DIR/src-$FLAVOUR
+SRC=$KBUILD_DIR/src-$FLAVOUR${UPTO:+-$UPTO}
 OUT=$KBUILD_DIR/out-$suffix
 mkdir -p "$KBUILD_DIR" "$OUT"
 
+# The code of each patch, from its first diff on: editing a commit message
+# (or the git version line) does not rebuild anything.
 src_hash=$( { echo "$have_ver"; stat -c '%s %Y' "$TARBALL";
-	      for p in "${patches[@]}"; do basename "$p"; cat "$p"; done; } | sha256sum | cut -c1-16)
+	      for p in "${patches[@]}"; do sed -n '/^diff --git /,/^-- $/p' "$p"; done; } |
+	    sha256sum | cut -c1-16)
 cfg_hash=$( { echo "$src_hash"; cat "${fragments[@]}"; } | sha256sum | cut -c1-16)
 
 # --- unpack + patch (only when the series changed) ----------------------
