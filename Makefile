@@ -5,6 +5,8 @@
 # 'make bench' (QUICK=1: under a minute) measures the datapath, control plane
 # and cpumap split vs single, 'make deps' installs the Debian packages (run by
 # the others when missing).
+# 'make profile CASE=redirect FLAVOUR=stock' counts one datapath case's guest
+# instructions per kernel function (kernel-patches/README.md).
 # 'make ARCH=arm64' cross-builds the tools, library and BPF objects for arm64
 # boards into build-arm64/ and runs devmapctl --help under qemu-user;
 # 'make demo-cpumap' runs the espressobin pipeline demo (root).
@@ -24,7 +26,8 @@ CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
               -DCMAKE_C_COMPILER_LAUNCHER=$(shell command -v ccache) \
               -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache) $(CROSS_FLAGS)
 
-.PHONY: all deps build test test-unit test-kernel bench bench-vm bench-vm-steps demo demo-cpumap smoke-arm64 kernel vmtest clean
+.PHONY: all deps build test test-unit test-kernel bench bench-vm bench-vm-steps profile demo demo-cpumap smoke-arm64 kernel \
+	vmtest clean
 
 ifeq ($(ARCH),arm64)
 all: build smoke-arm64
@@ -126,6 +129,22 @@ bench-vm-steps: build
 	bench/vm.sh $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm-steps stock=$(KBUILD_DIR)/out-stock/$(KIMAGE) \
 	  $(foreach n,$(BENCH_VM_STEPS),upto-$(n)=$(KBUILD_DIR)/out-patched-$(n)/$(KIMAGE)) \
 	  patched=$(KBUILD_DIR)/out-patched/$(KIMAGE)
+
+# Where one datapath case's instructions go, per kernel function and BPF
+# program: the bench-vm guest single-stepped from gdb over one batch of 64
+# frames (kernel-patches/tools/insn-profile.sh; 1-2 minutes a case). CASE: a
+# datapath case (redirect, egress_pass, ...), FLAVOUR=patched|stock or
+# KDIR=<kernel dir>; the kernel must be built (make kernel, make -C
+# kernel-patches kernel-stock). Writes $(BUILD)/insn-profile/CASE-FLAVOUR/
+# (PROFILE_OUT: elsewhere); kernel-patches/tools/insn-diff.py compares two.
+CASE ?= egress_pass
+FLAVOUR ?= patched
+PROFILE_OUT ?=
+profile: build
+	@test -z "$(ARCH)" || { echo "make profile runs natively: drop ARCH=$(ARCH)"; exit 1; }
+	@scripts/deps.sh gdb qemu-system-x86
+	BUILD=$(abspath $(BUILD)) kernel-patches/tools/insn-profile.sh $(if $(KDIR),-k $(KDIR),-f $(FLAVOUR)) \
+	  $(if $(PROFILE_OUT),-o $(PROFILE_OUT)) $(CASE)
 
 # bpffs for the tools; the tests mount a private one of their own.
 .PHONY: bpffs

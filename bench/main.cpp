@@ -215,78 +215,62 @@ void Bench::setup()
     setup_json_.push_back({{"what", "create veth targets with XDP_DROP sinks"}, {"count", cfg_.veths}, {"ms", ms_since(t0)}});
 
     // Slot k of every map points at target k % veths.
-    plain_ = std::make_unique<dme::DevmapEgress>(dme::DevmapEgress::create("bench_plain", max_slots_));
-    for (uint32_t k = 0; k < max_slots_; k++)
-        plain_->set(k, targets_->dev(k));
+    plain_ = make_devmap("bench_plain", *targets_, max_slots_);
     plain_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), -1);
     int cur_key = plain_in_->cur_key_fd();
 
     pass_shared_ = std::make_unique<EgressPass>();
-    pass_shared_map_ = std::make_unique<dme::DevmapEgress>(dme::DevmapEgress::create("bench_pass_sh", max_slots_));
-    for (uint32_t k = 0; k < max_slots_; k++)
-        pass_shared_map_->set(k, targets_->dev(k), pass_shared_->prog);
+    pass_shared_map_ = make_devmap("bench_pass_sh", *targets_, max_slots_,
+                                   [this](uint32_t) { return &pass_shared_->prog; });
     pass_shared_in_ = std::make_unique<Ingress>(max_slots_, pass_shared_map_->fd(), cur_key);
 
     t0 = Clock::now();
     for (uint32_t k = 0; k < pool_; k++)
         pass_pool_.push_back(std::make_unique<EgressPass>());
     setup_json_.push_back({{"what", "load egress_pass programs"}, {"count", pool_}, {"ms", ms_since(t0)}});
-    pass_slot_map_ = std::make_unique<dme::DevmapEgress>(dme::DevmapEgress::create("bench_pass_ps", max_slots_));
-    for (uint32_t k = 0; k < max_slots_; k++)
-        pass_slot_map_->set(k, targets_->dev(k), pass_pool_[k]->prog);
+    pass_slot_map_ = make_devmap("bench_pass_ps", *targets_, max_slots_,
+                                 [this](uint32_t k) { return &pass_pool_[k]->prog; });
     pass_slot_in_ = std::make_unique<Ingress>(max_slots_, pass_slot_map_->fd(), cur_key);
 
     fw_shared_ = std::make_unique<EgressFirewall>();
-    fw_shared_map_ = std::make_unique<dme::DevmapEgress>(dme::DevmapEgress::create("bench_fw_sh", max_slots_));
-    for (uint32_t k = 0; k < max_slots_; k++)
-        fw_shared_map_->set(k, targets_->dev(k), fw_shared_->prog);
+    fw_shared_map_ = make_devmap("bench_fw_sh", *targets_, max_slots_, [this](uint32_t) { return &fw_shared_->prog; });
     fw_shared_in_ = std::make_unique<Ingress>(max_slots_, fw_shared_map_->fd(), cur_key);
 
     t0 = Clock::now();
     for (uint32_t k = 0; k < pool_; k++)
         fw_pool_.push_back(std::make_unique<EgressFirewall>());
     setup_json_.push_back({{"what", "load egress_drop_rule programs and their rules"}, {"count", pool_}, {"ms", ms_since(t0)}});
-    fw_slot_map_ = std::make_unique<dme::DevmapEgress>(dme::DevmapEgress::create("bench_fw_ps", max_slots_));
-    for (uint32_t k = 0; k < max_slots_; k++)
-        fw_slot_map_->set(k, targets_->dev(k), fw_pool_[k]->prog);
+    fw_slot_map_ = make_devmap("bench_fw_ps", *targets_, max_slots_, [this](uint32_t k) { return &fw_pool_[k]->prog; });
     fw_slot_in_ = std::make_unique<Ingress>(max_slots_, fw_slot_map_->fd(), cur_key);
 
     // The tail-call alternative: PROG_ARRAY slots hold the per-target programs,
     // which redirect into the plain devmap.
     tail_shared_ = std::make_unique<TailProgram>(0, true, false, plain_->fd(), cur_key);
     tail_shared_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), cur_key);
-    for (uint32_t k = 0; k < max_slots_; k++)
-        prog_array_set(tail_shared_in_->prog_array_fd(), k, tail_shared_->fd());
+    tail_shared_in_->fill_prog_array([this](uint32_t) { return tail_shared_->fd(); });
     t0 = Clock::now();
     for (uint32_t k = 0; k < pool_; k++)
         tail_pool_.push_back(std::make_unique<TailProgram>(k, false, false, plain_->fd(), cur_key));
     setup_json_.push_back({{"what", "load per-slot tail programs (no policy)"}, {"count", pool_}, {"ms", ms_since(t0)}});
     tail_slot_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), cur_key, false);
-    for (uint32_t k = 0; k < max_slots_; k++)
-        prog_array_set(tail_slot_in_->prog_array_fd(), k, tail_pool_[k]->fd());
+    tail_slot_in_->fill_prog_array([this](uint32_t k) { return tail_pool_[k]->fd(); });
     tail_fw_shared_ = std::make_unique<TailProgram>(0, true, true, plain_->fd(), cur_key);
     tail_fw_shared_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), cur_key);
-    for (uint32_t k = 0; k < max_slots_; k++)
-        prog_array_set(tail_fw_shared_in_->prog_array_fd(), k, tail_fw_shared_->fd());
+    tail_fw_shared_in_->fill_prog_array([this](uint32_t) { return tail_fw_shared_->fd(); });
     uint32_t nfw = pool_;
     t0 = Clock::now();
     for (uint32_t k = 0; k < nfw; k++)
         tail_fw_pool_.push_back(std::make_unique<TailProgram>(k, false, true, plain_->fd(), cur_key));
     setup_json_.push_back({{"what", "load per-slot tail programs with the firewall"}, {"count", nfw}, {"ms", ms_since(t0)}});
     tail_fw_in_ = std::make_unique<Ingress>(max_slots_, plain_->fd(), cur_key, false);
-    for (uint32_t k = 0; k < max_slots_; k++)
-        prog_array_set(tail_fw_in_->prog_array_fd(), k, tail_fw_pool_[k]->fd());
+    tail_fw_in_->fill_prog_array([this](uint32_t k) { return tail_fw_pool_[k]->fd(); });
 
     // skb path: target 0 plain, target 1 with the tc egress firewall.
     if (cfg_.skb_path)
         skb_ = std::make_unique<SkbPath>(targets_->dev(1).ifindex());
 
-    for (auto size : cfg_.sizes) {
-        if (size < 64 || size > 3000)
-            throw std::invalid_argument("frame sizes must be 64..3000 bytes");
-        frames_.push_back(testing::udp4_frame(testing::ipv4(10, 0, 0, 1), testing::ipv4(10, 0, 0, 2), 1234, 9,
-                                              size - 42));  // 14 + 20 + 8 bytes of headers
-    }
+    for (auto size : cfg_.sizes)
+        frames_.push_back(bench_frame(size));
     if (cfg_.wants("control"))
         probe_default_prog();
     if (cfg_.wants("cpumap"))

@@ -42,6 +42,28 @@ Targets::Targets(uint32_t count) : ns_(testing::Netns::create()), sink_(testing:
 
 uint64_t Targets::received() const { return testing::read_counters(bpf_map__fd(sink_->maps.counters)).packets; }
 
+testing::Frame bench_frame(uint32_t bytes)
+{
+    if (bytes < 64 || bytes > 3000)
+        throw std::invalid_argument("frame sizes must be 64..3000 bytes");
+    return testing::udp4_frame(testing::ipv4(10, 0, 0, 1), testing::ipv4(10, 0, 0, 2), 1234, 9,
+                               bytes - 42);  // 14 + 20 + 8 bytes of headers
+}
+
+std::unique_ptr<dme::DevmapEgress> make_devmap(const std::string& name, const Targets& targets, uint32_t slots,
+                                               const std::function<const dme::EgressProgram*(uint32_t)>& prog)
+{
+    auto map = std::make_unique<dme::DevmapEgress>(dme::DevmapEgress::create(name, slots));
+    for (uint32_t k = 0; k < slots; k++) {
+        const dme::EgressProgram* p = prog ? prog(k) : nullptr;
+        if (p)
+            map->set(k, targets.dev(k), *p);
+        else
+            map->set(k, targets.dev(k));
+    }
+    return map;
+}
+
 void add_nonmatching_rules(int drop_rules_fd)
 {
     const DropRuleKey rules[] = {{IPPROTO_UDP, 0, 53}, {IPPROTO_UDP, 0, 123}, {IPPROTO_TCP, 0, 22}, {IPPROTO_TCP, 0, 0}};
@@ -117,6 +139,12 @@ int Ingress::redirect_fd() const { return bpf_program__fd(skel->progs.bench_redi
 int Ingress::tailcall_fd() const { return bpf_program__fd(skel->progs.bench_tailcall); }
 int Ingress::prog_array_fd() const { return bpf_map__fd(skel->maps.tail_progs); }
 int Ingress::cur_key_fd() const { return bpf_map__fd(skel->maps.cur_key); }
+
+void Ingress::fill_prog_array(const std::function<int(uint32_t)>& prog_fd)
+{
+    for (uint32_t k = 0; k < bpf_map__max_entries(skel->maps.tail_progs); k++)
+        prog_array_set(prog_array_fd(), k, prog_fd(k));
+}
 
 namespace {
 void tc_attach(uint32_t ifindex, bpf_tc_attach_point point, int prog_fd)

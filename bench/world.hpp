@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "egress_drop_rule.skel.h"
 #include "egress_pass.skel.h"
 #include "frame_sink.skel.h"
+#include "frames.hpp"
 #include "netns.hpp"
 #include "skel.hpp"
 #include "veth.hpp"
@@ -48,6 +50,15 @@ private:
     std::vector<std::unique_ptr<testing::VethPair>> veths_;
     std::vector<dme::Interface> devs_;
 };
+
+// The bench's frame: IPv4/UDP from 10.0.0.1:1234 to 10.0.0.2:9 (a port no
+// drop rule matches), `bytes` long in all (64..3000).
+testing::Frame bench_frame(uint32_t bytes);
+
+// A devmap of `slots` slots named `name`; slot k sends to targets.dev(k),
+// through the egress program *prog(k) (none: no `prog`, or it gives nullptr).
+std::unique_ptr<dme::DevmapEgress> make_devmap(const std::string& name, const Targets& targets, uint32_t slots,
+                                               const std::function<const dme::EgressProgram*(uint32_t)>& prog = {});
 
 // The drop rules every firewall instance carries: none matches the bench's
 // UDP frames (dport 9), so every frame is checked against the table twice
@@ -96,6 +107,8 @@ struct Ingress {
     int tailcall_fd() const;
     int prog_array_fd() const;
     int cur_key_fd() const;
+    // Every slot k of the PROG_ARRAY gets the program prog_fd(k).
+    void fill_prog_array(const std::function<int(uint32_t)>& prog_fd);
     uint64_t tail_missed() const { return skel->bss->tail_missed; }
 };
 

@@ -22,7 +22,11 @@
 # Environment: KBUILD_DIR (as build.sh), ACCEL=tcg (default) | kvm | auto
 #   (auto: boot once with KVM and a trivial command, fall back to TCG),
 #   SMP (2), MEM (2G), ICOUNT=1 (TCG only: the guest clock advances 1 ns per
-#   guest instruction, so a guest-side time is an instruction count).
+#   guest instruction, so a guest-side time is an instruction count),
+#   TCG_THREAD (single (default) | multi), QEMU_EXTRA (more qemu arguments,
+#   split on blanks, e.g. "-gdb tcp:127.0.0.1:1234 -S" to debug the guest; not
+#   given to the KVM probe of ACCEL=auto), APPEND_EXTRA (more kernel command
+#   line, e.g. "nokaslr").
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -136,9 +140,10 @@ quiet=quiet
 [ "$VERBOSE" = 1 ] && quiet=
 append="root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro"
 append+=" init=$WORK/init console=ttyS0 panic=-1 oops=panic sysrq_always_enabled $quiet"
+[ -n "${APPEND_EXTRA:-}" ] && append+=" $APPEND_EXTRA"
 
-qemu() { # $1: accel args, $2: console log; run in a subshell (&): exec keeps one pid
-	local accel=$1 log=$2
+qemu() { # $1: accel args, $2: console log, $3: extra args; run in a subshell (&): exec keeps one pid
+	local accel=$1 log=$2 extra=${3:-}
 	# shellcheck disable=SC2086
 	exec qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
 		$accel -smp "$SMP" -m "$MEM" \
@@ -147,15 +152,15 @@ qemu() { # $1: accel args, $2: console log; run in a subshell (&): exec keeps on
 		-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
 		-fsdev local,id=scratch,path="$SCRATCH",security_model=none,multidevs=remap \
 		-device virtio-9p-pci,fsdev=scratch,mount_tag=scratch \
-		-serial file:"$log"
+		-serial file:"$log" $extra
 }
 
 # Run qemu in the background until it exits or $3 seconds pass (then 124).
 # Sets QPID while it runs so that the EXIT trap can kill it.
-run_qemu() { # $1: accel args, $2: console log, $3: timeout
+run_qemu() { # $1: accel args, $2: console log, $3: timeout, $4: extra qemu args
 	local deadline=$(( $(date +%s) + $3 )) rc=0
 	: > "$2"
-	qemu "$1" "$2" &
+	qemu "$1" "$2" "${4:-}" &
 	QPID=$!
 	while kill -0 "$QPID" 2>/dev/null; do
 		if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -202,12 +207,14 @@ auto)
 esac
 
 echo "vmtest: booting $KERNEL ($accel, smp $SMP, mem $MEM, timeout ${TIMEOUT}s)" >&2
+[ -n "${QEMU_EXTRA:-}${APPEND_EXTRA:-}" ] &&
+	echo "vmtest: extra qemu arguments: '${QEMU_EXTRA:-}', extra kernel command line: '${APPEND_EXTRA:-}'" >&2
 t0=$(date +%s.%N)
 : > "$WORK/console.log"
 tail -n +1 -f "$WORK/console.log" &
 TPID=$!
 qrc=0
-run_qemu "$accel" "$WORK/console.log" "$TIMEOUT" || qrc=$?
+run_qemu "$accel" "$WORK/console.log" "$TIMEOUT" "${QEMU_EXTRA:-}" || qrc=$?
 sleep 0.3
 kill "$TPID" 2>/dev/null || true
 wait "$TPID" 2>/dev/null || true
