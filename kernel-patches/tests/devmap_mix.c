@@ -17,6 +17,8 @@
  * passed frames go out when the bulk queue fills, without XDP_XMIT_FLUSH, and
  * since the last bulk is all dropped, bq_xmit_all() never calls the driver
  * with the flag: on 6.12 (stock and with 0001) none reach the veth peer.
+ * From 0008 on, programs run before frames are queued, so a dropped frame
+ * never joins a bulk and the last bulk of a cycle always goes out flushed.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -21,5 +21,6 @@ run kernel-tests "$build/tests/kernel/kernel-tests" --reporter compact "~[scale]
 # The series' selftests and the mainline ones for these maps.
 run selftests "$kbuild/selftest/test_progs" -t xdp_devmap_egress_mix,xdp_devmap_default,xdp_devmap_attach,xdp_cpumap_attach,xdp_do_redirect
 run reproducer "$repo/kernel-patches/tests/devmap_mix"
+run flush-probe "$repo/kernel-patches/tests/devmap_mix" --flush-probe
 echo "vmtest: $passed passed, $failed failed"
 exit "$failed"
