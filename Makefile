@@ -115,7 +115,7 @@ bench: build
 # bench-vm-steps adds a kernel per step of the series (BENCH_VM_STEPS: the
 # patches after which to stop), to measure what each patch changes.
 KIMAGE = arch/x86/boot/bzImage
-BENCH_VM_STEPS ?= 0007 0008
+BENCH_VM_STEPS ?= 0007 0008 0010
 bench-vm: build
 	$(MAKE) -C kernel-patches kernel kernel-stock
 	@mkdir -p $(RESULTS)
