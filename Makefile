@@ -118,18 +118,11 @@ bench: build
 # patches after which to stop), to measure what each patch changes.
 KIMAGE = arch/x86/boot/bzImage
 BENCH_VM_STEPS ?= 0007 0008 0010
-BENCH_VM_CONTROL_FLAGS ?= --sections control --cp-slots 1000 --slots 1 --veths 2 --runs 3 --packets 1000
 bench-vm: build
 	$(MAKE) -C kernel-patches kernel kernel-stock
 	@mkdir -p $(RESULTS)
-	@out=$(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm; \
-	bench/vm.sh $$out stock=$(KBUILD_DIR)/out-stock/$(KIMAGE) patched=$(KBUILD_DIR)/out-patched/$(KIMAGE) && \
-	echo "== patched: control plane, one default replace vs 1000 slot updates" && \
-	tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
-	ICOUNT=1 SMP=1 kernel-patches/vmtest.sh -f patched -t 900 -o $$tmp -- \
-	  $(CURDIR)/$(BUILD)/bench/devmap-bench $(BENCH_VM_CONTROL_FLAGS) --out /run/scratch/out/control.json >/dev/null && \
-	cp $$tmp/control.json $$out-control.json && cp $$tmp/control.md $$out-control.md && \
-	grep -E "^\| (update_policy|default_replace):|faster" $$out-control.md && echo "wrote $$out-control.json and .md"
+	bench/vm.sh -c patched $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm \
+	  stock=$(KBUILD_DIR)/out-stock/$(KIMAGE) patched=$(KBUILD_DIR)/out-patched/$(KIMAGE)
 
 bench-vm-steps: build
 	$(MAKE) -C kernel-patches kernel kernel-stock

@@ -3,31 +3,62 @@
 # -icount shift=0,sleep=off, one CPU: a guest ns is a guest instruction, and
 # a figure repeats exactly), on each given kernel, then side by side.
 #
-#   bench/vm.sh OUT LABEL=BZIMAGE...
+#   bench/vm.sh [-c LABEL] OUT LABEL=BZIMAGE...
 #
-# Writes OUT.json (every run) and OUT.md (the table). Used by make bench-vm
-# and make bench-vm-steps; BENCH_VM_FLAGS overrides the devmap-bench flags.
+# Writes OUT.json (every run) and OUT.md (the table). -c LABEL also runs the
+# control-plane section on that kernel (the patched one: one default-program
+# replace vs 1000 slot updates) into OUT-control.json and .md.
+# Used by make bench-vm and make bench-vm-steps; BENCH_VM_FLAGS and
+# BENCH_VM_CONTROL_FLAGS override the devmap-bench flags.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 FLAGS=${BENCH_VM_FLAGS:---sections datapath --sizes 64 --slots 1 --cp-slots 1 --veths 2 --runs 5 --packets 20000}
-[ $# -ge 2 ] || { sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+CONTROL_FLAGS=${BENCH_VM_CONTROL_FLAGS:---sections control --cp-slots 1000 --slots 1 --veths 2 --runs 3 --packets 1000}
+usage() { sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+control=
+while getopts "c:h" o; do
+	case $o in c) control=$OPTARG;; *) usage;; esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 2 ] || usage
 out=$1; shift
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-files=() labels=()
 commit=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)
+
+# guest_bench KERNEL DIR NAME FLAGS...: devmap-bench in the counting guest,
+# its NAME.json and NAME.md copied back into DIR.
+guest_bench() {
+	local kernel=$1 dir=$2 name=$3
+	shift 3
+	ICOUNT=1 SMP=1 "$REPO/kernel-patches/vmtest.sh" -k "$kernel" -t 1200 -o "$dir" -- \
+		"$BUILD/bench/devmap-bench" "$@" --commit "$commit" --out "/run/scratch/out/$name.json" >&2
+}
+
+files=() labels=() control_kernel=
 for spec in "$@"; do
 	label=${spec%%=*} kernel=${spec#*=}
 	[ -f "$kernel" ] || { echo "bench/vm.sh: no kernel at $kernel" >&2; exit 2; }
+	[ "$label" = "$control" ] && control_kernel=$kernel
 	echo "== $label: $kernel" >&2
 	# shellcheck disable=SC2086
-	ICOUNT=1 SMP=1 "$REPO/kernel-patches/vmtest.sh" -k "$kernel" -t 1200 -o "$tmp/$label" -- \
-		"$BUILD/bench/devmap-bench" $FLAGS --commit "$commit" --out /run/scratch/out/bench.json >&2
+	guest_bench "$kernel" "$tmp/$label" bench $FLAGS
 	files+=("$tmp/$label/bench.json") labels+=("$label")
 done
 "$BUILD/bench/devmap-bench" --compare "${files[@]}" --labels "${labels[@]}" \
 	--unit "instructions/pkt" --out "$out.json"
 echo "wrote $out.json and $out.md" >&2
+
+if [ -n "$control" ]; then
+	[ -n "$control_kernel" ] || { echo "bench/vm.sh: -c $control names none of the kernels" >&2; exit 2; }
+	echo "== $control: control plane" >&2
+	# shellcheck disable=SC2086
+	guest_bench "$control_kernel" "$tmp/control" control $CONTROL_FLAGS >/dev/null
+	cp "$tmp/control/control.json" "$out-control.json"
+	cp "$tmp/control/control.md" "$out-control.md"
+	grep -E "^\| (update_policy|default_replace):|faster" "$out-control.md" || true
+	echo "wrote $out-control.json and $out-control.md" >&2
+fi
