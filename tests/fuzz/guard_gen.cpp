@@ -130,7 +130,7 @@ void FrameGen::random_bytes(Frame& f, size_t n)
 
 MacAddr FrameGen::src_mac()
 {
-    if (chance(0.88))
+    if (chance(0.94))
         return own_macs_.size() > 1 && chance(0.3) ? own_macs_[1 + below(own_macs_.size() - 1)] : own_macs_[0];
     return chance(0.8) ? pick(foreign_macs_) : any_mac();
 }
@@ -594,7 +594,9 @@ void FrameGen::mutate(Frame& f)
     if (chance(0.25)) {  // flips, mostly in the headers
         const int k = between(1, 3);
         for (int i = 0; i < k; i++) {
-            const size_t at = below(std::min<size_t>(f.size(), chance(0.7) ? 100 : f.size()));
+            // Mostly past the MACs: a flipped source MAC is only mac-spoof.
+            const size_t from = chance(0.85) ? 12 : 0, to = std::min<size_t>(f.size(), chance(0.7) ? 100 : f.size());
+            const size_t at = from < to ? from + below(to - from) : below(f.size());
             f[at] = chance(0.5) ? uint8_t(f[at] ^ (1u << below(8))) : byte();
         }
     }
