@@ -212,6 +212,7 @@ struct Mismatch {
     size_t identity, index;
     Frame frame;
     guardmodel::Verdict model;
+    const char* rule;  // the model's deciding rule
     int bpf_reason;
     uint32_t bpf_action;
 };
@@ -222,15 +223,20 @@ struct Options {
     size_t batch = 500;
     std::string corpus, replay;
     int print_per_class = 3;
+    uint64_t keep_per_class = 50;
+    bool coverage = false;
 };
 
 void usage()
 {
     std::printf(
-        "usage: guard-fuzz [--frames N] [--seed S] [--batch B] [--corpus DIR] [--print K]\n"
+        "usage: guard-fuzz [--frames N] [--seed S] [--batch B] [--corpus DIR] [--print K] [--keep K] [--coverage]\n"
         "       guard-fuzz --replay FILE\n"
         "  runs N generated frames (default 200000) through each VM's loaded guard and the\n"
-        "  reference model; mismatches go to DIR (one file each, for --replay). Needs root.\n");
+        "  reference model; mismatches go to DIR (one file each, for --replay). Needs root.\n"
+        "  --print K: hex dumps of the first K mismatches of each kind (default 3);\n"
+        "  --keep K: files of the first K of each kind (default 50);\n"
+        "  --coverage: how many frames each rule of the spec decided (in the model).\n");
 }
 
 Options parse(int argc, char** argv)
@@ -255,6 +261,10 @@ Options parse(int argc, char** argv)
             o.corpus = value();
         else if (a == "--replay")
             o.replay = value();
+        else if (a == "--coverage")
+            o.coverage = true;
+        else if (a == "--keep")
+            o.keep_per_class = std::stoull(value());
         else if (a == "--print")
             o.print_per_class = std::stoi(value());
         else if (a == "-h" || a == "--help")
@@ -270,8 +280,8 @@ Options parse(int argc, char** argv)
 
 void print_mismatch(const Mismatch& m)
 {
-    std::printf("MISMATCH identity %zu frame %zu (%zu bytes): model %s/%s, guard %s/%s\n", m.identity, m.index,
-                m.frame.size(), guardmodel::reason_name(m.model.reason), action_name(m.model.action),
+    std::printf("MISMATCH identity %zu frame %zu (%zu bytes): model %s/%s (rule %s), guard %s/%s\n", m.identity,
+                m.index, m.frame.size(), guardmodel::reason_name(m.model.reason), action_name(m.model.action), m.rule,
                 reason_str(m.bpf_reason).c_str(), action_name(m.bpf_action));
     hexdump(m.frame);
 }
@@ -284,7 +294,7 @@ void write_mismatch(const std::string& dir, const Mismatch& m, uint64_t seed)
                        reason_str(m.bpf_reason) + ".txt";
     std::ofstream out(path);
     out << "# guard-fuzz mismatch: model " << guardmodel::reason_name(m.model.reason) << "/"
-        << action_name(m.model.action) << ", guard " << reason_str(m.bpf_reason) << "/" << action_name(m.bpf_action)
+        << action_name(m.model.action) << " (rule " << m.rule << "), guard " << reason_str(m.bpf_reason) << "/" << action_name(m.bpf_action)
         << "\nidentity " << m.identity << "\nhex " << hex(m.frame) << "\n";
 }
 
@@ -369,18 +379,18 @@ int main(int argc, char** argv)
             return 2;
         }
         const Subject& s = subjects[identity];
-        auto want = guardmodel::judge(*s.model, f);
+        const char* rule = "";
+        auto want = guardmodel::judge(*s.model, f, &rule);
         if (f.size() < 14) {
-            std::printf("model: %s/%s (BPF_PROG_TEST_RUN refuses frames under 14 bytes)\n",
-                        guardmodel::reason_name(want.reason), action_name(want.action));
+            std::printf("model: %s/%s (rule %s; BPF_PROG_TEST_RUN refuses frames under 14 bytes)\n",
+                        guardmodel::reason_name(want.reason), action_name(want.action), rule);
             return 0;
         }
         uint32_t ret = 0;
         int got = s.reason_of(f, &ret);
-        Mismatch m{identity, 0, f, want, got, ret};
         bool same = got == int(want.reason) && ret == uint32_t(want.action);
-        std::printf("%s identity %zu: model %s/%s, guard %s/%s\n", same ? "SAME" : "MISMATCH", identity,
-                    guardmodel::reason_name(want.reason), action_name(want.action), reason_str(got).c_str(),
+        std::printf("%s identity %zu: model %s/%s (rule %s), guard %s/%s\n", same ? "SAME" : "MISMATCH", identity,
+                    guardmodel::reason_name(want.reason), action_name(want.action), rule, reason_str(got).c_str(),
                     action_name(ret));
         hexdump(f);
         return same ? 0 : 1;
@@ -398,15 +408,21 @@ int main(int argc, char** argv)
     uint64_t mismatches = 0, done = 0, batches_rerun = 0;
     std::vector<Frame> frames;
     std::vector<guardmodel::Verdict> want;
+    std::vector<const char*> rules;
+    std::map<std::string, uint64_t> coverage;  // the model's deciding rule -> frames
     for (size_t b = 0; done < opt.frames; b++) {
         Subject& s = subjects[b % subjects.size()];
         const size_t n = std::min<uint64_t>(opt.batch, opt.frames - done);
         frames.clear();
         want.clear();
+        rules.clear();
         std::array<uint64_t, VM_REASONS> expect{};
         for (size_t i = 0; i < n; i++) {
             frames.push_back(s.gen->next());
-            want.push_back(guardmodel::judge(*s.model, frames.back()));
+            const char* rule = "";
+            want.push_back(guardmodel::judge(*s.model, frames.back(), &rule));
+            rules.push_back(rule);
+            coverage[rule]++;
             expect[want.back().reason]++;
         }
         auto before = s.counts();
@@ -429,12 +445,12 @@ int main(int argc, char** argv)
                 if (got == int(want[i].reason) && ret == uint32_t(want[i].action))
                     continue;
                 mismatches++;
-                Mismatch m{b % subjects.size(), done + i, frames[i], want[i], got, ret};
+                Mismatch m{b % subjects.size(), done + i, frames[i], want[i], rules[i], got, ret};
                 auto key = std::make_tuple(int(want[i].reason), int(want[i].action), got, int(ret));
                 const uint64_t seen = classes[key]++;
                 if (seen < uint64_t(opt.print_per_class))
                     print_mismatch(m);
-                if (seen < 50 && !opt.corpus.empty())  // enough of one kind to replay
+                if (seen < opt.keep_per_class && !opt.corpus.empty())
                     write_mismatch(opt.corpus, m, opt.seed);
             }
         }
@@ -456,6 +472,11 @@ int main(int argc, char** argv)
         for (size_t i = 0; i < subjects.size(); i++)
             std::printf(" %6llu", (unsigned long long)per_identity[i][r]);
         std::printf("\n");
+    }
+    if (opt.coverage) {
+        std::printf("\nthe model's deciding rules (docs/port-security.md):\n");
+        for (const auto& [rule, c] : coverage)
+            std::printf("  %-40s %10llu\n", rule.c_str(), (unsigned long long)c);
     }
     if (mismatches) {
         std::printf("\n%llu mismatches in %llu batches; by class (model -> guard):\n", (unsigned long long)mismatches,

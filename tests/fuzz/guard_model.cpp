@@ -89,45 +89,51 @@ struct NdOption {
 
 bool is_group(const MacAddr& m) { return m[0] & 1; }
 
+// A reason and the rule that named it (coverage, and mismatch reports).
+struct Decision {
+    vm_reason reason;
+    const char* rule;
+};
+
 Verdict drop(vm_reason r) { return {r, XDP_DROP}; }
 
 MacAddr mac_of(const vmhost::Mac& m) { return m.b; }
 
 // ---- 2. ARP ------------------------------------------------------------------
-vm_reason judge_arp(const Identity& id, const EthHeader& eth, View l3)
+Decision judge_arp(const Identity& id, const EthHeader& eth, View l3)
 {
     // 2.1: 28 bytes of ARP after the Ethernet header.
     auto raw = l3.at(0, 28);
     if (!raw)
-        return VM_DROP_MALFORMED;
+        return {VM_DROP_MALFORMED, "2.1 ARP short"};
     Bytes b = *raw;
     ArpPacket a{be16(b, 0), be16(b, 2), b[4], b[5], be16(b, 6), copy_array<6>(b, 8), copy_array<4>(b, 14),
                 copy_array<6>(b, 18), copy_array<4>(b, 24)};
     // 2.2
     if (a.htype != 1 || a.ptype != 0x0800 || a.hlen != 6 || a.plen != 4 || (a.op != 1 && a.op != 2))
-        return VM_DROP_MALFORMED;
+        return {VM_DROP_MALFORMED, "2.2 ARP fields"};
     // 2.3
     if (a.sha != eth.src)
-        return VM_DROP_ARP_SPOOF;
+        return {VM_DROP_ARP_SPOOF, "2.3 sha"};
     // 2.4: an RFC 5227 probe.
     if (a.spa == Ip4{}) {
         if (a.op == 1 && id.owns4(eth.src, a.tpa))
-            return VM_PASS;
-        return VM_DROP_ARP_SPOOF;
+            return {VM_PASS, "2.4 probe pass"};
+        return {VM_DROP_ARP_SPOOF, "2.4 probe not for own tpa / reply"};
     }
     // 2.5
     if (!id.owns4(eth.src, a.spa))
-        return VM_DROP_ARP_SPOOF;
-    return VM_PASS;  // 2.6
+        return {VM_DROP_ARP_SPOOF, "2.5 spa not owned"};
+    return {VM_PASS, "2.6 ARP pass"};  // 2.6
 }
 
 // ---- 3. IPv4 -----------------------------------------------------------------
-vm_reason judge_ipv4(const Identity& id, const EthHeader& eth, View l3)
+Decision judge_ipv4(const Identity& id, const EthHeader& eth, View l3)
 {
     // 3.1
     auto fixed = l3.at(0, 20);
     if (!fixed)
-        return VM_DROP_MALFORMED;
+        return {VM_DROP_MALFORMED, "3.1 IPv4 short"};
     Bytes b = *fixed;
     Ip4Header h{};
     h.version = b[0] >> 4;
@@ -139,10 +145,10 @@ vm_reason judge_ipv4(const Identity& id, const EthHeader& eth, View l3)
     h.src = copy_array<4>(b, 12);
     h.dst = copy_array<4>(b, 16);
     if (h.version != 4 || h.ihl < 5)
-        return VM_DROP_MALFORMED;
+        return {VM_DROP_MALFORMED, "3.1 version/ihl"};
     const size_t hlen = size_t(h.ihl) * 4;
     if (!l3.has(0, hlen) || h.tot_len < hlen || !l3.has(0, h.tot_len))
-        return VM_DROP_MALFORMED;
+        return {VM_DROP_MALFORMED, "3.1 ihl/tot_len outside"};
     // The packet: its first tot_len bytes; what follows is Ethernet padding.
     View pkt(l3.rest(0).first(h.tot_len));
 
@@ -155,20 +161,20 @@ vm_reason judge_ipv4(const Identity& id, const EthHeader& eth, View l3)
     if (h.src == Ip4{}) {
         if (!fragment && h.protocol == kProtoUdp && udp && be16(*udp, 0) == 68 && be16(*udp, 2) == 67 &&
             h.dst == Ip4{255, 255, 255, 255})
-            return VM_PASS;
-        return VM_DROP_UNSPEC_SRC;
+            return {VM_PASS, "3.3 DHCP client pass"};
+        return {VM_DROP_UNSPEC_SRC, "3.3 0.0.0.0 not DHCP client"};
     }
     // 3.4
     if (!id.owns4(eth.src, h.src))
-        return VM_DROP_IP_SPOOF;
+        return {VM_DROP_IP_SPOOF, "3.4 IPv4 src not owned"};
     // 3.5
     if (h.protocol == kProtoUdp && l4_readable) {
         if (!udp)
-            return VM_DROP_MALFORMED;
+            return {VM_DROP_MALFORMED, "3.5 UDP header outside"};
         if (be16(*udp, 0) == 67 && !id.policy().may_serve_dhcp)
-            return VM_DROP_DHCP_GUARD;
+            return {VM_DROP_DHCP_GUARD, "3.5 DHCP server"};
     }
-    return VM_PASS;  // 3.6
+    return {VM_PASS, "3.6 IPv4 pass"};  // 3.6
 }
 
 // ---- 4. IPv6 -----------------------------------------------------------------
@@ -205,12 +211,12 @@ bool link_layer_option_ok(const NdOption& o, const MacAddr& src)
     return o.len == 1 && std::equal(src.begin(), src.end(), o.bytes.begin() + 2);
 }
 
-vm_reason judge_ipv6(const Identity& id, const EthHeader& eth, View l3)
+Decision judge_ipv6(const Identity& id, const EthHeader& eth, View l3)
 {
     // 4.1
     auto fixed = l3.at(0, 40);
     if (!fixed)
-        return VM_DROP_MALFORMED;
+        return {VM_DROP_MALFORMED, "4.1 IPv6 short"};
     Bytes b = *fixed;
     Ip6Header h{};
     h.version = b[0] >> 4;
@@ -219,12 +225,12 @@ vm_reason judge_ipv6(const Identity& id, const EthHeader& eth, View l3)
     h.src = copy_array<16>(b, 8);
     h.dst = copy_array<16>(b, 24);
     if (h.version != 6 || !l3.has(0, 40 + size_t(h.payload_len)))
-        return VM_DROP_MALFORMED;
+        return {VM_DROP_MALFORMED, "4.1 version/payload_len"};
     View pkt(l3.rest(0).first(40 + size_t(h.payload_len)));
 
     // 4.2
     if (h.src[0] == 0xff)
-        return VM_DROP_IP_SPOOF;
+        return {VM_DROP_IP_SPOOF, "4.2 multicast src"};
     const bool src_unspec = h.src == Ip6{};
 
     // 4.3: the extension header walk.
@@ -234,13 +240,13 @@ vm_reason judge_ipv6(const Identity& id, const EthHeader& eth, View l3)
     bool fragmented = false, first_fragment = false;
     while (is_extension_header(nh)) {
         if (count == kMaxExtHeaders)  // R2: named by the eighth's next header
-            return VM_DROP_EXT_HDR;
+            return {VM_DROP_EXT_HDR, "4.3 ninth ext header"};
         size_t len = 0;
         uint8_t next = 0;
         if (nh == kNhFragment) {
             auto f = pkt.at(off, 8);
             if (!f)
-                return VM_DROP_MALFORMED;
+                return {VM_DROP_MALFORMED, "4.3 fragment header outside"};
             next = (*f)[0];
             len = 8;
             uint16_t frag_offset = be16(*f, 2) >> 3;
@@ -249,21 +255,21 @@ vm_reason judge_ipv6(const Identity& id, const EthHeader& eth, View l3)
             // 4.4 (R3): the upper layer is in an earlier fragment.
             if (frag_offset != 0) {
                 if (src_unspec)
-                    return VM_DROP_UNSPEC_SRC;
+                    return {VM_DROP_UNSPEC_SRC, "4.4 later fragment from ::"};
                 if (!id.owns6(eth.src, h.src))
-                    return VM_DROP_IP_SPOOF;
-                return VM_PASS;
+                    return {VM_DROP_IP_SPOOF, "4.4 later fragment not owned"};
+                return {VM_PASS, "4.4 later fragment pass"};
             }
             if (more)
                 first_fragment = true;  // R4
         } else {
             auto f = pkt.at(off, 2);
             if (!f)
-                return VM_DROP_MALFORMED;
+                return {VM_DROP_MALFORMED, "4.3 ext header start outside"};
             next = (*f)[0];
             len = nh == kNhAuth ? (size_t((*f)[1]) + 2) * 4 : (size_t((*f)[1]) + 1) * 8;
             if (!pkt.has(off, len))  // R1: the whole header, read or not
-                return VM_DROP_MALFORMED;
+                return {VM_DROP_MALFORMED, "4.3 ext header body outside"};
         }
         count++;
         off += len;
@@ -274,7 +280,7 @@ vm_reason judge_ipv6(const Identity& id, const EthHeader& eth, View l3)
 
     // 4.5 (RFC 7112)
     if (first_fragment && upper != kNhNone && !pkt.has(upper_off, 8))
-        return VM_DROP_EXT_HDR;
+        return {VM_DROP_EXT_HDR, "4.5 first fragment upper cut"};
 
     // 4.6: ICMPv6 structure.
     std::optional<uint8_t> icmp_type;
@@ -283,28 +289,28 @@ vm_reason judge_ipv6(const Identity& id, const EthHeader& eth, View l3)
     if (upper == kProtoIcmp6) {
         auto head = pkt.at(upper_off, 4);
         if (!head)
-            return VM_DROP_MALFORMED;
+            return {VM_DROP_MALFORMED, "4.6 ICMPv6 head outside"};
         icmp_type = (*head)[0];
         if (auto flen = nd_fixed_len(*icmp_type)) {
             nd_fixed = pkt.at(upper_off, *flen);  // 4.6.1
             if (!nd_fixed)
-                return VM_DROP_MALFORMED;
+                return {VM_DROP_MALFORMED, "4.6.1 ND fixed part outside"};
             if (fragmented)  // 4.6.2 (RFC 6980)
-                return VM_DROP_FRAGMENT;
+                return {VM_DROP_FRAGMENT, "4.6.2 fragmented ND"};
             // 4.6.3: options to the end of the packet.
             size_t o = upper_off + *flen;
             while (o < pkt.size()) {
                 if (options.size() == kMaxNdOptions)  // a 17th
-                    return VM_DROP_MALFORMED;
+                    return {VM_DROP_MALFORMED, "4.6.3 17th option"};
                 auto tl = pkt.at(o, 2);  // R7
                 if (!tl)
-                    return VM_DROP_MALFORMED;
+                    return {VM_DROP_MALFORMED, "4.6.3 option type/len outside"};
                 uint8_t type = (*tl)[0], len = (*tl)[1];
                 if (len == 0)
-                    return VM_DROP_MALFORMED;
+                    return {VM_DROP_MALFORMED, "4.6.3 option len 0"};
                 auto whole = pkt.at(o, size_t(len) * 8);
                 if (!whole)
-                    return VM_DROP_MALFORMED;
+                    return {VM_DROP_MALFORMED, "4.6.3 option past packet"};
                 options.push_back({type, len, *whole});
                 o += size_t(len) * 8;
             }
@@ -319,56 +325,56 @@ vm_reason judge_ipv6(const Identity& id, const EthHeader& eth, View l3)
     if (src_unspec) {
         if (icmp_type == kIcmp6Ns && !fragmented) {
             if (h.dst != solicited_node(nd_target()))
-                return VM_DROP_UNSPEC_SRC;
+                return {VM_DROP_UNSPEC_SRC, "4.7 DAD wrong destination"};
             if (has_option(kOptSlla))  // R8
-                return VM_DROP_ND_SPOOF;
+                return {VM_DROP_ND_SPOOF, "4.7 DAD with SLLA"};
             if (!id.owns6(eth.src, nd_target()))
-                return VM_DROP_ND_SPOOF;
-            return VM_PASS;
+                return {VM_DROP_ND_SPOOF, "4.7 DAD target not owned"};
+            return {VM_PASS, "4.7 DAD pass"};
         }
         if (icmp_type == kIcmp6Mld2Report && h.dst == kAllMldv2Routers && !fragmented)
-            return VM_PASS;
+            return {VM_PASS, "4.7 MLDv2 report pass"};
         if (icmp_type == kIcmp6Rs && !fragmented) {
             if (has_option(kOptSlla))
-                return VM_DROP_ND_SPOOF;
-            return VM_PASS;
+                return {VM_DROP_ND_SPOOF, "4.7 RS from :: with SLLA"};
+            return {VM_PASS, "4.7 RS from :: pass"};
         }
-        return VM_DROP_UNSPEC_SRC;
+        return {VM_DROP_UNSPEC_SRC, "4.7 :: other"};
     }
 
     // 4.8
     if (!id.owns6(eth.src, h.src))
-        return VM_DROP_IP_SPOOF;
+        return {VM_DROP_IP_SPOOF, "4.8 IPv6 src not owned"};
 
     // 4.9: ICMPv6 meaning.
     if (icmp_type) {
         const uint8_t t = *icmp_type;
         if ((t == kIcmp6Ra || t == kIcmp6Redirect) && !id.policy().may_route)
-            return VM_DROP_RA_GUARD;
+            return {VM_DROP_RA_GUARD, "4.9 RA/redirect ra-guard"};
         if (t == kIcmp6Rs || t == kIcmp6Ra || t == kIcmp6Ns) {
             for (const auto& o : options)
                 if (o.type == kOptSlla && !link_layer_option_ok(o, eth.src))
-                    return VM_DROP_ND_SPOOF;
+                    return {VM_DROP_ND_SPOOF, "4.9 RS/RA/NS bad SLLA"};
         }
         if (t == kIcmp6Na) {
             if (!id.owns6(eth.src, nd_target()))
-                return VM_DROP_ND_SPOOF;
+                return {VM_DROP_ND_SPOOF, "4.9 NA target not owned"};
             for (const auto& o : options)
                 if (o.type == kOptTlla && !link_layer_option_ok(o, eth.src))
-                    return VM_DROP_ND_SPOOF;
+                    return {VM_DROP_ND_SPOOF, "4.9 NA bad TLLA"};
         }
-        return VM_PASS;
+        return {VM_PASS, "4.9 ICMPv6 pass"};
     }
 
     // 4.10: UDP.
     if (upper == kProtoUdp) {
         auto udp = pkt.at(upper_off, 8);
         if (!udp)
-            return VM_DROP_MALFORMED;
+            return {VM_DROP_MALFORMED, "4.10 UDP header outside"};
         if (be16(*udp, 0) == 547 && !id.policy().may_serve_dhcp)
-            return VM_DROP_DHCP_GUARD;
+            return {VM_DROP_DHCP_GUARD, "4.10 DHCPv6 server"};
     }
-    return VM_PASS;  // 4.11
+    return {VM_PASS, "4.11 IPv6 pass"};  // 4.11
 }
 
 }  // namespace
@@ -468,30 +474,34 @@ bool Identity::owns6(const MacAddr& m, const Ip6& a) const
     return false;
 }
 
-Verdict judge(const Identity& id, Bytes frame)
+Verdict judge(const Identity& id, Bytes frame, const char** rule)
 {
+    const char* unused;
+    if (!rule)
+        rule = &unused;
     View v(frame);
     // 1.1
     auto raw = v.at(0, kEthLen);
     if (!raw)
-        return drop(VM_DROP_MALFORMED);
+        return *rule = "1.1 Ethernet short", drop(VM_DROP_MALFORMED);
     const EthHeader eth{copy_array<6>(*raw, 0), copy_array<6>(*raw, 6), be16(*raw, 12)};
     // 1.2
     if (!id.mac_allowed(eth.src))
-        return drop(VM_DROP_MAC_SPOOF);
+        return *rule = "1.2 source MAC", drop(VM_DROP_MAC_SPOOF);
     // 1.3
     if (eth.type == 0x8100 || eth.type == 0x88a8 || eth.type == 0x9100)
-        return drop(VM_DROP_VLAN);
+        return *rule = "1.3 VLAN tag", drop(VM_DROP_VLAN);
     View l3(v.rest(kEthLen));
-    vm_reason r;
+    Decision d;
     switch (eth.type) {
-    case kEthArp: r = judge_arp(id, eth, l3); break;
-    case kEthIp4: r = judge_ipv4(id, eth, l3); break;
-    case kEthIp6: r = judge_ipv6(id, eth, l3); break;
-    default: return drop(VM_DROP_PROTO);  // 1.4
+    case kEthArp: d = judge_arp(id, eth, l3); break;
+    case kEthIp4: d = judge_ipv4(id, eth, l3); break;
+    case kEthIp6: d = judge_ipv6(id, eth, l3); break;
+    default: return *rule = "1.4 ethertype", drop(VM_DROP_PROTO);
     }
-    if (r != VM_PASS)
-        return drop(r);
+    *rule = d.rule;
+    if (d.reason != VM_PASS)
+        return drop(d.reason);
     // Where a passed frame goes: only unicast to the tap's MAC is the host's.
     if (!is_group(eth.dst) && eth.dst == mac_of(id.policy().host_mac))
         return {VM_PASS, XDP_PASS};

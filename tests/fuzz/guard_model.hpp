@@ -90,7 +90,8 @@ private:
     std::vector<Owner> owners_;
 };
 
-// The guard's verdict on one frame the VM sent.
-Verdict judge(const Identity& id, Bytes frame);
+// The guard's verdict on one frame the VM sent; `rule`, when given, is set
+// to the spec rule that decided ("4.7 DAD pass"), a static string.
+Verdict judge(const Identity& id, Bytes frame, const char** rule = nullptr);
 
 }  // namespace guardmodel
