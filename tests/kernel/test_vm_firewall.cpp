@@ -207,12 +207,12 @@ TEST_CASE("the guard lets the VM speak only as itself", "[vmhost][firewall]")
     uint32_t ret = 0;
     CHECK(h.via_guard(udp4_frame(me, them, 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_PASS);
     CHECK(ret == XDP_REDIRECT);  // to the uplink's slot
-    CHECK(h.via_guard(udp4_frame(ip4("10.1.0.6"), them, 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_SPOOF);
+    CHECK(h.via_guard(udp4_frame(ip4("10.1.0.6"), them, 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_IP_SPOOF);
     CHECK(ret == XDP_DROP);
-    CHECK(h.via_guard(udp4_frame(me, them, 4000, 53, 18, ext, testing::Mac{{2, 0, 0, 0, 0, 6}}), &ret) == VM_DROP_SPOOF);
+    CHECK(h.via_guard(udp4_frame(me, them, 4000, 53, 18, ext, testing::Mac{{2, 0, 0, 0, 0, 6}}), &ret) == VM_DROP_MAC_SPOOF);
     auto me6 = ip6(kVm6), other6 = ip6("fd00::6"), them6 = ip6("2001:db8:1::7");
     CHECK(h.via_guard(udp6_frame(me6.data(), them6.data(), 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_PASS);
-    CHECK(h.via_guard(udp6_frame(other6.data(), them6.data(), 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_SPOOF);
+    CHECK(h.via_guard(udp6_frame(other6.data(), them6.data(), 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_IP_SPOOF);
     Frame cut = udp4_frame(me, them, 4000, 53, 18, ext, to_mac(kVmMac));
     cut.resize(14 + 8);
     CHECK(h.via_guard(cut, &ret) == VM_DROP_MALFORMED);

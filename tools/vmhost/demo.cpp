@@ -45,8 +45,6 @@ using testing::VethPair;
 namespace {
 
 constexpr uint16_t kAllowedPort = 8080, kDeniedPort = 9999, kSshPort = 22;
-const char* kReason[VM_REASONS] = {"pass", "malformed", "vlan", "dst-mac", "dst-ip",
-                                   "src", "port", "fragment", "proto", "spoof"};
 
 // A counting XDP program attached inside a namespace; only its counter map's
 // fd is kept (the attachment holds the program), to spare fds at 1000 VMs.
@@ -266,7 +264,8 @@ private:
             e.skb[VM_PASS] = 10;
             e.skb[VM_DROP_PORT] = 5;
             e.guard[VM_PASS] = 10 + (alone ? 0 : 15) + 1;  // + the ARP reply to ext
-            e.guard[VM_DROP_SPOOF] = 10;
+            e.guard[VM_DROP_IP_SPOOF] = 5;
+            e.guard[VM_DROP_MAC_SPOOF] = 5;
             e.delivered = e.xdp[VM_PASS] + e.skb[VM_PASS];
             out[i] = e;
         }
@@ -302,12 +301,13 @@ private:
                            cell(x[VM_PASS], e.xdp[VM_PASS]), cell(x[VM_DROP_PORT], e.xdp[VM_DROP_PORT]),
                            cell(x[VM_DROP_SRC], e.xdp[VM_DROP_SRC]), cell(x[VM_DROP_DST_IP], e.xdp[VM_DROP_DST_IP]),
                            cell(s[VM_PASS], e.skb[VM_PASS]), cell(s[VM_DROP_PORT], e.skb[VM_DROP_PORT]),
-                           cell(g[VM_PASS], e.guard[VM_PASS]), cell(g[VM_DROP_SPOOF], e.guard[VM_DROP_SPOOF]),
+                           cell(g[VM_PASS], e.guard[VM_PASS]),
+                           cell(g[VM_DROP_IP_SPOOF] + g[VM_DROP_MAC_SPOOF], e.guard[VM_DROP_IP_SPOOF] + e.guard[VM_DROP_MAC_SPOOF]),
                            cell(got, e.delivered));
             if (!row)
                 for (uint32_t r = 0; r < VM_REASONS; r++)
                     if (x[r] != e.xdp[r] || s[r] != e.skb[r] || g[r] != e.guard[r])
-                        fmt::print("      {}: xdp {} (want {}), skb {} (want {}), guard {} (want {})\n", kReason[r],
+                        fmt::print("      {}: xdp {} (want {}), skb {} (want {}), guard {} (want {})\n", reason_name(r),
                                    x[r], e.xdp[r], s[r], e.skb[r], g[r], e.guard[r]);
         }
         testing::eventually([&] { return ext_sink_.packets() >= ext_seen_ + ext_want; });
