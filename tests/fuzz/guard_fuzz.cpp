@@ -374,6 +374,11 @@ int main(int argc, char** argv)
                 const uint64_t seen = classes[key]++;
                 if (seen < uint64_t(opt.print_per_class))
                     print_mismatch(m);
+                else if (mismatches <= 1000)  // one line each, the hex for the first of a kind
+                    std::printf("MISMATCH identity %zu frame %zu (%zu bytes): model %s/%s (rule %s), guard %s/%s\n",
+                                m.identity, m.index, m.frame.size(), guardmodel::reason_name(m.model.reason),
+                                action_name(m.model.action), m.rule, reason_str(m.bpf_reason).c_str(),
+                                action_name(m.bpf_action));
                 if (seen < opt.keep_per_class && !opt.corpus.empty())
                     write_mismatch(opt.corpus, m, opt.seed);
             }

@@ -6,7 +6,10 @@ namespace guardmodel {
 
 namespace {
 
-constexpr size_t kMaxFrame = 1514;
+// Most frames fit 1514 bytes; a big extension header or ND option makes some
+// longer (a VM's tap may have a jumbo MTU), up to what BPF_PROG_TEST_RUN takes
+// without fragments (a page less XDP headroom and skb_shared_info, 3520).
+constexpr size_t kMaxFrame = 3500;
 
 void put16(Frame& f, uint16_t v)
 {
@@ -110,6 +113,16 @@ FrameGen::FrameGen(const vmhost::VmPolicy& policy, std::vector<MacAddr> neighbou
             pool6_.push_back(out);
         }
     }
+    // Across families: an IPv6 address whose first bytes are an owned IPv4
+    // address, an IPv4 address that is the start of an owned IPv6 one.
+    for (const auto& a : pool4_)
+        if (id_.owns4(own, a))
+            pool6_.push_back(Ip6{a[0], a[1], a[2], a[3]});
+    for (const auto& a : policy.addrs)
+        if (a.family == 6)
+            pool4_.push_back(Ip4{a.bytes[0], a.bytes[1], a.bytes[2], a.bytes[3]});
+    for (const auto& p : prefixes6_)
+        pool4_.push_back(Ip4{p.addr.bytes[0], p.addr.bytes[1], p.addr.bytes[2], p.addr.bytes[3]});
     pool6_.push_back(Ip6{});
     pool6_.push_back(Ip6{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
     pool6_.push_back(Ip6{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
@@ -372,7 +385,7 @@ void FrameGen::nd_options(Frame& f, const MacAddr& src, uint8_t icmp_type)
     n = r < 35 ? 0 : r < 65 ? 1 : r < 85 ? size_t(between(2, 4)) : size_t(between(5, 20));
     if (r >= 95)
         n = size_t(between(15, 17));
-    for (size_t i = 0; i < n && f.size() < kMaxFrame - 64; i++) {
+    for (size_t i = 0; i < n && f.size() < kMaxFrame - 2100; i++) {
         const size_t t = below(100);
         uint8_t type;
         if (t < 40)
@@ -394,7 +407,7 @@ void FrameGen::nd_options(Frame& f, const MacAddr& src, uint8_t icmp_type)
         else if (type == 3)
             len = chance(0.9) ? 4 : uint8_t(between(0, 5));
         else
-            len = chance(0.9) ? 1 : uint8_t(between(0, 3));
+            len = chance(0.9) ? 1 : chance(0.7) ? uint8_t(between(0, 3)) : uint8_t(between(16, 255));
         const size_t start = f.size();
         f.push_back(type);
         f.push_back(len);

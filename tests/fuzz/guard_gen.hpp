@@ -25,7 +25,7 @@ public:
     FrameGen(const vmhost::VmPolicy& policy, std::vector<MacAddr> neighbours, uint64_t seed);
 
     // The next frame: at least 14 bytes (BPF_PROG_TEST_RUN refuses less),
-    // at most 1514.
+    // at most 3500 (mostly at most 1514).
     Frame next();
 
 private:
