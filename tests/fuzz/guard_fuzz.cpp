@@ -155,7 +155,7 @@ void usage()
 {
     std::printf(
         "usage: guard-fuzz [--frames N] [--seed S] [--batch B] [--corpus DIR] [--print K] [--keep K] [--coverage]\n"
-        "       guard-fuzz --replay FILE\n"
+        "       guard-fuzz --replay FILE|DIR\n"
         "  runs N generated frames (default 200000) through each VM's loaded guard and the\n"
         "  reference model; mismatches go to DIR (one file each, for --replay). Needs root.\n"
         "  --print K: hex dumps of the first K mismatches of each kind (default 3);\n"
@@ -222,7 +222,9 @@ void write_mismatch(const std::string& dir, const Mismatch& m, uint64_t seed)
         << "\nidentity " << m.identity << "\nhex " << hex(m.frame) << "\n";
 }
 
-bool read_replay(const std::string& path, size_t* identity, Frame* frame)
+// A replay file: "identity N", "hex ...", optionally "expect REASON" (the
+// spec's answer, written by hand: then the model is held to it too).
+bool read_replay(const std::string& path, size_t* identity, Frame* frame, int* expect)
 {
     std::ifstream in(path);
     std::string line;
@@ -233,6 +235,12 @@ bool read_replay(const std::string& path, size_t* identity, Frame* frame)
         ls >> key;
         if (key == "identity") {
             ls >> *identity;
+        } else if (key == "expect") {
+            std::string name;
+            ls >> name;
+            for (int r = 0; r < VM_REASONS; r++)
+                if (name == guardmodel::reason_name(r))
+                    *expect = r;
         } else if (key == "hex") {
             std::string h;
             ls >> h;
@@ -243,6 +251,42 @@ bool read_replay(const std::string& path, size_t* identity, Frame* frame)
         }
     }
     return have_hex;
+}
+
+// Replays one file; true when the guard, the model and the file's expected
+// reason (if any) agree.
+bool replay(const std::vector<Subject>& subjects, const std::string& path)
+{
+    size_t identity = 0;
+    int expect = -1;
+    Frame f;
+    if (!read_replay(path, &identity, &f, &expect) || identity >= subjects.size()) {
+        std::printf("guard-fuzz: %s: no 'identity N' (0..%zu) and 'hex ...' lines\n", path.c_str(),
+                    subjects.size() - 1);
+        return false;
+    }
+    const Subject& s = subjects[identity];
+    const char* rule = "";
+    auto want = guardmodel::judge(*s.model, f, &rule);
+    bool model_ok = expect < 0 || expect == int(want.reason);
+    if (f.size() < 14) {
+        std::printf("%s %s: model %s/%s (rule %s; BPF_PROG_TEST_RUN refuses frames under 14 bytes)\n",
+                    model_ok ? "SAME" : "MISMATCH", path.c_str(), guardmodel::reason_name(want.reason),
+                    action_name(want.action), rule);
+        return model_ok;
+    }
+    uint32_t ret = 0;
+    int got = s.reason_of(f, &ret);
+    bool same = model_ok && got == int(want.reason) && ret == uint32_t(want.action);
+    std::printf("%s %s: identity %zu, model %s/%s (rule %s), guard %s/%s", same ? "SAME" : "MISMATCH", path.c_str(),
+                identity, guardmodel::reason_name(want.reason), action_name(want.action), rule, reason_str(got).c_str(),
+                action_name(ret));
+    if (expect >= 0)
+        std::printf(", expected %s", guardmodel::reason_name(expect));
+    std::printf("\n");
+    if (!same)
+        hexdump(f);
+    return same;
 }
 
 }  // namespace
@@ -295,29 +339,22 @@ int main(int argc, char** argv)
     }
 
     if (!opt.replay.empty()) {
-        size_t identity = 0;
-        Frame f;
-        if (!read_replay(opt.replay, &identity, &f) || identity >= subjects.size()) {
-            std::fprintf(stderr, "guard-fuzz: %s: no 'identity N' (0..%zu) and 'hex ...' lines\n", opt.replay.c_str(),
-                         subjects.size() - 1);
-            return 2;
+        // A file, or every *.txt file of a directory (a regression corpus).
+        std::vector<std::string> files;
+        if (std::filesystem::is_directory(opt.replay)) {
+            for (const auto& e : std::filesystem::directory_iterator(opt.replay))
+                if (e.path().extension() == ".txt")
+                    files.push_back(e.path().string());
+            std::sort(files.begin(), files.end());
+        } else {
+            files.push_back(opt.replay);
         }
-        const Subject& s = subjects[identity];
-        const char* rule = "";
-        auto want = guardmodel::judge(*s.model, f, &rule);
-        if (f.size() < 14) {
-            std::printf("model: %s/%s (rule %s; BPF_PROG_TEST_RUN refuses frames under 14 bytes)\n",
-                        guardmodel::reason_name(want.reason), action_name(want.action), rule);
-            return 0;
-        }
-        uint32_t ret = 0;
-        int got = s.reason_of(f, &ret);
-        bool same = got == int(want.reason) && ret == uint32_t(want.action);
-        std::printf("%s identity %zu: model %s/%s (rule %s), guard %s/%s\n", same ? "SAME" : "MISMATCH", identity,
-                    guardmodel::reason_name(want.reason), action_name(want.action), rule, reason_str(got).c_str(),
-                    action_name(ret));
-        hexdump(f);
-        return same ? 0 : 1;
+        int failed = 0;
+        for (const auto& file : files)
+            failed += replay(subjects, file) ? 0 : 1;
+        if (files.size() > 1)
+            std::printf("guard-fuzz: %zu frames replayed, %d disagree\n", files.size(), failed);
+        return failed ? 1 : 0;
     }
 
     std::printf("guard-fuzz: %llu frames from seed %llu over %zu identities, batches of %zu\n",
