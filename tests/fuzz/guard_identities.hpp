@@ -88,6 +88,23 @@ inline std::vector<vmhost::VmPolicy> identities()
         p.allowed_pairs = {{mac(0x02, 0, 0, 0, 0, 0x09), prefix("fd00:9::", 120)}};
         out.push_back(p);
     }
+    {  // 5: at the bounds: 8 MACs (its own and 7 pairs'), 16 exact addresses
+        vmhost::VmPolicy p;
+        p.mac = mac(0x02, 0, 0, 0, 0, 0x0a);
+        p.host_mac = mac(0x02, 0xaa, 0, 0, 0, 0x06);
+        for (int i = 0; i < 8; i++) {
+            const std::string v4 = "10.10.0." + std::to_string(10 + i), v6 = "fd00:a::" + std::to_string(10 + i);
+            p.addrs.push_back(addr(v4.c_str()));
+            p.addrs.push_back(addr(v6.c_str()));
+        }
+        for (int i = 1; i <= 7; i++) {
+            const std::string v4 = "10.10." + std::to_string(i) + ".0", v6 = "fd00:a:" + std::to_string(i) + "::";
+            const auto m = mac(0x02, 0x22, 0, 0, 0, uint8_t(i));
+            p.allowed_pairs.push_back({m, prefix(v4.c_str(), 24)});
+            p.allowed_pairs.push_back({m, prefix(v6.c_str(), 64)});
+        }
+        out.push_back(p);
+    }
     return out;
 }
 
