@@ -660,4 +660,20 @@ TEST_CASE("port security: ARP and ND poisoning from a VM leaves the others' cach
             CHECK(ping(o, addr));
             CHECK(neigh(o, addr, nullptr) == vmac);
         }
+
+    // 4. Control: the attack frames are real poison. Put straight onto ext's
+    // link from the host side (past the guard), they rewrite ext's entries.
+    const std::string attacker_mac = doc["topology"]["vms"]["vm1"]["mac"];
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // ARP's locktime since the last update
+    PacketSocket past_guard(Netns::current());
+    for (const auto& a : impact["attacks"])
+        if (a["name"] == "arp-reply-vm2-ip-to-ext" || a["name"] == "nd-na-vm2-unicast-to-ext")
+            past_guard.send(h.uplink->near().ifindex, unhex(a["hex"]), 1);
+    bool poisoned = eventually([&] {
+        return neigh(observers[0], v4, nullptr) == attacker_mac && neigh(observers[0], v6, nullptr) == attacker_mac;
+    });
+    fmt::print("control, past the guard: ext now has {} at {} and {} at {}\n", v4, neigh(observers[0], v4, nullptr),
+               v6, neigh(observers[0], v6, nullptr));
+    INFO("the same ARP reply and NA, not through the guard, poison ext's cache");
+    CHECK(poisoned);
 }

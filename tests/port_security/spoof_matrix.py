@@ -468,6 +468,14 @@ def build():
     row("rfc7112-chain-split-upper-missing", Ether(src=M1, dst=ROUTER) / IPv6(src="fd00::1", dst=EXT6) / F(offset=0, m=1, id=5) / IPv6ExtHdrDestOpt(nh=17), "ext-hdr")
     row("rfc7112-upper-header-cut", Ether(src=M1, dst=ROUTER) / IPv6(src="fd00::1", dst=EXT6) / F(offset=0, m=1, id=6, nh=17) / Raw(b"\x13\x88\0\x35"), "ext-hdr")
     row("rfc7112-icmp6-header-cut", Ether(src=M1, dst=ROUTER) / IPv6(src="fd00::1", dst=EXT6) / F(offset=0, m=1, id=7, nh=58) / Raw(b"\x80\0\0\0"), "ext-hdr")
+    # Readings shared with the reference model (tests/fuzz/guard_model.hpp R1-R4).
+    row("rfc7112-first-fragment-tcp-1-byte", Ether(src=M1, dst=ROUTER) / IPv6(src="fd00::1", dst=EXT6) / F(offset=0, m=1, id=18, nh=6) / Raw(b"\x01"), "ext-hdr")
+    row("rfc7112-first-then-atomic-udp-2-bytes", Ether(src=M1, dst=ROUTER) / IPv6(src="fd00::1", dst=EXT6) / F(offset=0, m=1, id=19) / F(offset=0, m=0, id=19, nh=17) / Raw(b"\x13\x88"), "ext-hdr")
+    row("rfc7112-atomic-then-first-tcp-1-byte", Ether(src=M1, dst=ROUTER) / IPv6(src="fd00::1", dst=EXT6) / F(offset=0, m=0, id=20) / F(offset=0, m=1, id=20, nh=6) / Raw(b"\x01"), "ext-hdr")
+    row("rfc7112-first-then-atomic-from-unspec", Ether(src=M1, dst=ROUTER) / IPv6(src="::", dst=EXT6) / F(offset=0, m=1, id=21) / F(offset=0, m=0, id=21, nh=17) / Raw(b"\x02\x22"), "ext-hdr")
+    row("first-fragment-dstopts-past-packet", set_bytes(Ether(src=M1, dst=ROUTER) / IPv6(src="fd00::1", dst=EXT6) / F(offset=0, m=1, id=22) / IPv6ExtHdrDestOpt(nh=17) / UDP(sport=5000, dport=53), 14 + 40 + 8 + 1, b"\x04"), "malformed")
+    row("ninth-ext-header-named-not-present", Ether(src=M1, dst=ROUTER) / IPv6(src="fd00::1", dst=EXT6, nh=60) / Raw(b"".join(bytes(IPv6ExtHdrDestOpt(nh=60)) for _ in range(8))), "ext-hdr",
+        note="the eighth header names a ninth that is not in the packet")
     row("dhcp6-server-in-first-fragment", udp6(sport=547, dport=546, ext=[F(offset=0, m=1, id=8)]), "dhcp-guard")
 
     # --------------------------------------------- Neighbor Discovery
@@ -524,12 +532,15 @@ def build():
     row("nd-na-own-tlla-len2", nd6(ICMPv6ND_NA(tgt="fd00::1", O=1) / Raw(opt(2, 2, macb(M1)))), "nd-spoof")
     row("nd-na-spoofed-src", nd6(na_own / TLLA1, src="fd00::2"), "ip-spoof")
     row("nd-na-from-unspec", nd6(na_own / TLLA1, src="::"), "unspec-src")
+    row("nd-na-option-lone-type-byte", nd6(na_own / TLLA1 / Raw(b"\x01")), "malformed")
     row("nd-na-fixed-part-cut", nd6(Raw(b"\x88\0\0\0\x20\0\0\0" + b"\xfd"), src="fd00::1"), "malformed")
 
     # RS, RA, redirect
     row("nd-rs-link-local-slla", nd6(ICMPv6ND_RS() / SLLA1, src=LL1, dst="ff02::2"), "pass")
     row("nd-rs-from-unspec", nd6(ICMPv6ND_RS(), src="::", dst="ff02::2"), "pass")
     row("nd-rs-from-unspec-slla", nd6(ICMPv6ND_RS() / SLLA1, src="::", dst="ff02::2"), "nd-spoof")
+    row("nd-rs-from-unspec-slla-len2", nd6(ICMPv6ND_RS() / Raw(opt(1, 2, macb(M1))), src="::", dst="ff02::2"), "nd-spoof")
+    row("nd-dad-with-slla-len2", nd6(ICMPv6ND_NS(tgt="fd00::1") / Raw(opt(1, 2, macb(M1))), src="::", dst=snma("fd00::1")), "nd-spoof")
     row("nd-rs-slla-wrong", nd6(ICMPv6ND_RS() / ICMPv6NDOptSrcLLAddr(lladdr=STRANGER), src=LL1, dst="ff02::2"), "nd-spoof")
     row("nd-rs-fixed-part-cut", nd6(Raw(b"\x85\0\0\0"), src=LL1, dst="ff02::2"), "malformed")
     row("nd-rs-fragmented", nd6(ICMPv6ND_RS(), src="::", dst="ff02::2", ext=[F(offset=0, m=0, id=15)]), "fragment")
