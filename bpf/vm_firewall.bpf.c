@@ -53,22 +53,23 @@ int vm_fw_tc(struct __sk_buff *skb)
 SEC("xdp")
 int vm_guard(struct xdp_md *ctx)
 {
+	struct vm_identity *id = vm_id();
+	__u32 reason = vm_policy_from_vm(ctx, VM_CTX_XDP, id, (void *)(long)ctx->data,
+					 (void *)(long)ctx->data_end);
+	/* The walks are calls: packet pointers are taken after them. */
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	__u32 reason = vm_policy_from_vm(ctx, VM_CTX_XDP, data, data_end);
 	struct ethhdr *eth = data;
-	struct vm_identity *id;
 	struct mac_key dst = {};
 	__u32 *port;
 
 	vm_count(VM_PATH_GUARD, reason, data_end - data);
-	if (reason != VM_PASS || (void *)(eth + 1) > data_end)
+	if (reason != VM_PASS || !id || (void *)(eth + 1) > data_end)
 		return XDP_DROP;
 	/* Broadcast and multicast: to every other port, as a bridge floods;
 	 * each VM's slot firewall judges its own copy. */
 	if (eth->h_dest[0] & 1)
 		return bpf_redirect_map(&tx_ports, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
-	id = vm_id();
-	if (id && mac_eq(eth->h_dest, id->host_mac))
+	if (mac_eq(eth->h_dest, id->host_mac))
 		return XDP_PASS; /* for the host itself */
 	__builtin_memcpy(dst.mac, eth->h_dest, 6);
 	port = bpf_map_lookup_elem(&mac_to_port, &dst);
@@ -87,7 +88,7 @@ int vm_guard_tc(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	reason = vm_policy_from_vm(skb, VM_CTX_SKB, data, data_end);
+	reason = vm_policy_from_vm(skb, VM_CTX_SKB, vm_id(), data, data_end);
 	vm_count(VM_PATH_GUARD_TC, reason, skb->len);
 	return reason == VM_PASS ? TC_ACT_OK : TC_ACT_SHOT;
 }

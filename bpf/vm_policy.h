@@ -576,12 +576,17 @@ static __always_inline __u32 guard_ip6(void *ctx, enum vm_ctx_kind kind, const s
 	if (ip6->saddr.in6_u.u6_addr8[0] == 0xff)
 		return VM_DROP_IP_SPOOF;
 	__builtin_memcpy(src_mac, eth->h_source, 6);
-	reason = vm_ip6_walk(ctx, kind, sizeof(*eth), end, &c);
-	if (reason != VM_PASS)
-		return reason;
-	ip6 = vm_reload_ip6(ctx, kind, &data_end);
-	if (!ip6)
-		return VM_DROP_MALFORMED;
+	if (is_ext_hdr(ip6->nexthdr)) {
+		reason = vm_ip6_walk(ctx, kind, sizeof(*eth), end, &c);
+		if (reason != VM_PASS)
+			return reason;
+		ip6 = vm_reload_ip6(ctx, kind, &data_end);
+		if (!ip6)
+			return VM_DROP_MALFORMED;
+	} else { /* most packets: no call to walk what is not there */
+		c.off = sizeof(*ip6);
+		c.proto = ip6->nexthdr;
+	}
 	unspec = ip6_unspecified(&ip6->saddr);
 	if (c.later_frag) {
 		if (unspec)
@@ -668,17 +673,17 @@ static __always_inline __u32 guard_ip6(void *ctx, enum vm_ctx_kind kind, const s
 }
 
 /* The VM -> anywhere port security: the frame must come from one of the
- * VM's MACs and claim, at every layer, only what that MAC owns. */
-static __always_inline __u32 vm_policy_from_vm(void *ctx, enum vm_ctx_kind kind, void *data,
+ * VM's MACs and claim, at every layer, only what that MAC owns. `id` is
+ * vm_id(), looked up by the caller, which forwards with it too. */
+static __always_inline __u32 vm_policy_from_vm(void *ctx, enum vm_ctx_kind kind,
+					       const struct vm_identity *id, void *data,
 					       void *data_end)
 {
 	struct ethhdr *eth = data;
-	struct vm_identity *id;
 	__u16 proto;
 
 	if ((void *)(eth + 1) > data_end)
 		return VM_DROP_MALFORMED;
-	id = vm_id();
 	if (!id || !vm_mac_allowed(id, eth->h_source))
 		return VM_DROP_MAC_SPOOF;
 	proto = bpf_ntohs(eth->h_proto);
