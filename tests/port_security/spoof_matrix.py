@@ -47,6 +47,7 @@ ROUTER = "02:00:00:00:00:fe"  # not a VM: unicast to it goes to the uplink
 STRANGER = "02:de:ad:be:ef:01"
 VRRP4_MAC = "00:00:5e:00:01:0a"  # VRRP virtual MAC, VRID 10 (IPv4)
 VRRP6_MAC = "00:00:5e:00:02:0a"  # VRRPv3 virtual MAC, VRID 10 (IPv6)
+VRRP_VM3_MAC = "00:00:5e:00:01:14"  # VM3's own VRRP group, VRID 20
 
 
 def eui64_ll(mac):
@@ -81,10 +82,12 @@ VMS = {
         "allow_ports": [["udp", 67], ["udp", 547], ["udp", 8080], ["icmp", 0], ["icmpv6", 0]],
     },
     # A VM that trusts nobody on this link: only what the slot firewall always
-    # lets through (ARP for it, ND, MLD queries) reaches it from VM1.
+    # lets through (ARP for it, ND, MLD queries) reaches it from VM1. It has
+    # a VRRP VIP of its own: frames to that MAC are for the VIP only.
     "vm3": {
         "port": 3, "mac": "02:00:00:00:00:03", "host_mac": "02:aa:00:00:00:03",
-        "addrs": ["10.0.0.3", "fd00::3"], "prefixes": [], "allowed_pairs": [],
+        "addrs": ["10.0.0.3", "fd00::3"], "prefixes": [],
+        "allowed_pairs": [{"mac": VRRP_VM3_MAC, "prefix": "10.0.0.20/32"}],
         "may_route": False, "may_serve_dhcp": False,
         "allow_src": ["198.51.100.0/24", "2001:db8:1::/48"],
         "allow_ports": [["udp", 8080]],
@@ -110,8 +113,23 @@ def in_prefixes(addr, prefixes):
                if ipaddress.ip_network(p, strict=False).version == a.version)
 
 
-def owned(vm, addr):
-    return (addr in vm["addrs"] or addr == vm["link_local"] or in_prefixes(addr, vm["prefixes"]))
+def owned_by(vm, mac, addr):
+    """Is `addr` an owned address of `vm`'s MAC `mac` (spec, "A VM's identity")?"""
+    if mac == vm["mac"]:
+        own = (addr in vm["addrs"] or addr == vm["link_local"] or in_prefixes(addr, vm["prefixes"])
+               or in_prefixes(addr, [p["prefix"] for p in vm["allowed_pairs"] if p["mac"] == mac]))
+        return own
+    pairs = [p["prefix"] for p in vm["allowed_pairs"] if p["mac"] == mac]
+    return bool(pairs) and (in_prefixes(addr, pairs) or addr == eui64_ll(mac))
+
+
+def allowed_macs(vm):
+    return [vm["mac"]] + [p["mac"] for p in vm["allowed_pairs"]]
+
+
+def owned(vm, addr, mac=None):
+    """Owned by `mac`, or (a group frame: mac None) by any of the VM's MACs."""
+    return any(owned_by(vm, m, addr) for m in ([mac] if mac else allowed_macs(vm)))
 
 
 def port_ok(vm, proto, port):
@@ -128,15 +146,16 @@ def slot_passes(vm, frame):
     refuses the row: send it elsewhere)."""
     e = Ether(frame)
     group = int(e.dst.split(":")[0], 16) & 1
-    if not group and e.dst != vm["mac"]:
+    if not group and e.dst not in allowed_macs(vm):
         return False
+    owner = None if group else e.dst
     if ARP in e:
-        return owned(vm, e[ARP].pdst)
+        return owned(vm, e[ARP].pdst, owner)
     if IP in e:
         ip = e[IP]
         if ip.frag or ip.flags.MF:
             raise Ambiguous("IPv4 fragment into a VM")
-        if not group and not owned(vm, ip.dst):
+        if not group and not owned(vm, ip.dst, owner):
             return False
         if not in_prefixes(ip.src, vm["allow_src"]):
             return False
@@ -164,11 +183,11 @@ def slot_passes(vm, frame):
             if src_ok:
                 raise Ambiguous("extension headers into a VM")
             return False
-        if icmp_type in (133, 134, 135, 136) and ip.hlim == 255 and (mcast or owned(vm, ip.dst)):
+        if icmp_type in (133, 134, 135, 136) and ip.hlim == 255 and (mcast or owned(vm, ip.dst, owner)):
             return True
         if icmp_type == 130 and mcast:
             return True
-        if not group and not owned(vm, ip.dst):
+        if not group and not owned(vm, ip.dst, owner):
             return False
         if not src_ok:
             return False
@@ -193,13 +212,13 @@ def row(name, frame, reason, mtu=None, note=None):
             arrives["uplink"] = 1
             arrives["vm2"] = int(slot_passes(V2, frame))
             arrives["vm3"] = int(slot_passes(V3, frame))
-        elif dst == M2:
+        elif dst in allowed_macs(V2):
             arrives["vm2"] = int(slot_passes(V2, frame))
-        elif dst == M3:
+        elif dst in allowed_macs(V3):
             arrives["vm3"] = int(slot_passes(V3, frame))
         elif dst == H1:
             arrives["host"] = 1
-        elif dst == M1:
+        elif dst in allowed_macs(V1):
             raise ValueError(f"{name}: unicast to VM1 itself goes back to VM1: not observed")
         else:
             arrives["uplink"] = 1
@@ -304,6 +323,11 @@ def build():
     row("arp-request-for-vm2", arp(tpa="10.0.0.2"), "pass")
     row("arp-request-for-vm3", arp(tpa="10.0.0.3"), "pass")
     row("arp-request-padded-60", pad(arp(tpa="10.0.0.3")), "pass")
+    row("arp-request-for-vm3-vip", arp(tpa="10.0.0.20"), "pass")
+    row("arp-request-to-vm3-pair-mac-for-vip", arp(dst=VRRP_VM3_MAC, tpa="10.0.0.20"), "pass")
+    row("arp-request-to-vm3-pair-mac-for-vm3-ip", arp(dst=VRRP_VM3_MAC, tpa="10.0.0.3"), "pass",
+        note="Host -> VM: a unicast frame's address must be owned by its destination MAC")
+    row("arp-request-to-vm3-mac-for-vip", arp(dst=M3, tpa="10.0.0.20"), "pass")
     row("arp-request-unicast-to-vm2", arp(dst=M2, tpa="10.0.0.2"), "pass")
     row("arp-reply-unicast-to-vm2", arp(op=2, dst=M2, tha=M2, tpa="10.0.0.2"), "pass")
     row("arp-reply-to-router", arp(op=2, dst=ROUTER, tha=ROUTER, tpa="10.0.0.254"), "pass")
@@ -484,6 +508,8 @@ def build():
     row("nd-ns-for-vm3-link-local", nd6(ICMPv6ND_NS(tgt=VMS["vm3"]["link_local"]) / SLLA1, src=LL1, dst=snma(VMS["vm3"]["link_local"])), "pass")
     row("nd-ns-unicast-to-vm2", nd6(ns_vm2 / SLLA1, dst="fd00::2", dmac=M2), "pass")
     row("nd-ns-unicast-to-vm3", nd6(ICMPv6ND_NS(tgt="fd00::3") / SLLA1, dst="fd00::3", dmac=M3), "pass")
+    row("nd-ns-to-vm3-pair-mac-pair-link-local", nd6(ICMPv6ND_NS(tgt=eui64_ll(VRRP_VM3_MAC)) / SLLA1, src=LL1, dst=eui64_ll(VRRP_VM3_MAC), dmac=VRRP_VM3_MAC), "pass")
+    row("nd-ns-to-vm3-pair-mac-vm3-addr", nd6(ICMPv6ND_NS(tgt="fd00::3") / SLLA1, dst="fd00::3", dmac=VRRP_VM3_MAC), "pass")
     row("nd-ns-hlim64-to-vm2", nd6(ns_vm2 / SLLA1, dst="fd00::2", dmac=M2, hlim=64), "pass")
     row("nd-ns-hlim64-to-vm3", nd6(ICMPv6ND_NS(tgt="fd00::3") / SLLA1, dst="fd00::3", dmac=M3, hlim=64), "pass")
     row("nd-ns-group-mac-unicast-ip-not-owned", nd6(ns_vm2 / SLLA1, dst="fd00::fe", dmac="33:33:00:00:00:01"), "pass",
