@@ -72,7 +72,7 @@ test-kernel: build bpffs
 # FUZZ_FRAMES generated frames from FUZZ_SEED (default: a new seed each run,
 # printed; pass it back to reproduce) through the loaded guard (root).
 # Mismatches are printed and written to $(BUILD)/fuzz-corpus/ for
-# 'guard-fuzz --replay FILE'. make test runs 200,000 frames from seed 1.
+# 'guard-fuzz --replay FILE'. make test runs 500,000 frames from seed 1.
 FUZZ_FRAMES ?= 5000000
 FUZZ_SEED ?= $(shell date +%s)
 fuzz: build bpffs
