@@ -376,7 +376,11 @@ TEST_CASE("real DHCP and SLAAC clients get their addresses through the guard, an
         INFO("guard during DHCP: " << counts_str(d));
         CHECK(d[VM_PASS] >= 2);  // DISCOVER, REQUEST
         CHECK(drops(d) == 0);
-        // The address the server gave is the identity's, and it is on eth0.
+        // The server saw the broadcast exchange and gave the identity's
+        // address, and that is on eth0.
+        auto log = t.dir.read("dnsmasq.log");
+        CHECK(log.find("DHCPDISCOVER(ext0) " + n->mac.str()) != std::string::npos);
+        CHECK(log.find("DHCPACK(ext0) " + n->ip4 + " " + n->mac.str()) != std::string::npos);
         CHECK(t.dir.read("leases").find(n->mac.str() + " " + n->ip4 + " ") != std::string::npos);
         auto j = nlohmann::json::parse(must_run(n->ns, {"ip", "-j", "-4", "addr", "show", "dev", "eth0"}));
         std::string got;
@@ -409,6 +413,8 @@ TEST_CASE("real DHCP and SLAAC clients get their addresses through the guard, an
         // EUI-64 interface identifiers: the identity's default link-local.
         CHECK(n->ll == eui64("fe80::", n->mac));
         CHECK(n->global == eui64("2001:db8:77::", n->mac));
+        // The router heard the VM's solicitation through the guard.
+        CHECK(t.dir.read("dnsmasq.log").find("RTR-SOLICIT(ext0) " + n->mac.str()) != std::string::npos);
         auto d = minus(guard(*n), before[n->port - 1]);
         INFO("guard during SLAAC: " << counts_str(d));
         CHECK(d[VM_PASS] >= 3);  // DAD NS for both addresses, RS (and MLD reports)
