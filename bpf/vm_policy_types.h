@@ -46,6 +46,17 @@ enum vm_reason {
 	VM_REASONS,
 };
 
+/* The names tools print for each vm_reason, in enum order. */
+#define VM_REASON_NAMES                                                                    \
+	{                                                                                  \
+		"pass", "malformed", "vlan", "dst-mac", "dst-ip", "src", "port", "fragment",  \
+		"proto", "mac-spoof", "ip-spoof", "arp-spoof", "nd-spoof", "unspec-src",      \
+		"ra-guard", "dhcp-guard", "ext-hdr",                                          \
+	}
+
+/* And for each vm_path. */
+#define VM_PATH_NAMES { "xdp", "skb", "guard", "guard-tc" }
+
 /* vm_identity.flags */
 #define VM_MAY_ROUTE (1U << 0)      /* may send RAs and redirects */
 #define VM_MAY_SERVE_DHCP (1U << 1) /* may send DHCP(v6) server messages */

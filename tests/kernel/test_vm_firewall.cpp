@@ -11,7 +11,10 @@
 #include <cstring>
 
 #include "fixtures.hpp"
+#include "stats.hpp"
 #include "vm_host.hpp"
+
+#include <bpf_ext/pin.h>
 
 using namespace testing;
 
@@ -216,4 +219,31 @@ TEST_CASE("the guard lets the VM speak only as itself", "[vmhost][firewall]")
     Frame cut = udp4_frame(me, them, 4000, 53, 18, ext, to_mac(kVmMac));
     cut.resize(14 + 8);
     CHECK(h.via_guard(cut, &ret) == VM_DROP_MALFORMED);
+}
+
+TEST_CASE("devmapctl stats shows a VM firewall's verdicts by path and reason", "[vmhost][firewall][stats]")
+{
+    OneVmHost h;
+    auto vm = to_mac(kVmMac);
+    uint32_t good = ip4("198.51.100.7"), me = ip4(kVm4);
+    REQUIRE(h.via_xdp(udp4_frame(good, me, 4000, 8080, 18, vm)) == VM_PASS);
+    REQUIRE(h.via_xdp(udp4_frame(good, me, 4000, 22, 18, vm)) == VM_DROP_PORT);
+    uint32_t ret = 0;
+    auto ext = testing::Mac{{2, 0, 0, 0, 0, 0x77}};
+    REQUIRE(h.via_guard(udp4_frame(ip4("10.1.0.6"), good, 4000, 53, 18, ext, vm), &ret) == VM_DROP_IP_SPOOF);
+
+    h.host.ports().pin("/sys/fs/bpf/vmfw_ports");
+    devmapctl::SlotStats stats;
+    auto rows = stats.sample("/sys/fs/bpf/vmfw_ports", std::chrono::milliseconds(50));
+    REQUIRE(bpfext_unpin("/sys/fs/bpf/vmfw_ports") == 0);
+    nlohmann::json vm_row, uplink_row;
+    for (const auto& r : rows)
+        (r["key"] == 5 ? vm_row : uplink_row) = r;
+    INFO(rows.dump());
+    REQUIRE(vm_row.is_object());
+    CHECK(vm_row["vm_verdicts"]["xdp"]["pass"] == 1);
+    CHECK(vm_row["vm_verdicts"]["xdp"]["port"] == 1);
+    CHECK(vm_row["vm_verdicts"]["guard"]["ip-spoof"] == 1);
+    CHECK_FALSE(vm_row["vm_verdicts"]["guard"].contains("pass"));
+    CHECK(uplink_row["vm_verdicts"].is_null());  // the uplink's slot has no program
 }

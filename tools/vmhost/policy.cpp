@@ -144,10 +144,8 @@ std::vector<Mac> allowed_macs(const VmPolicy& p)
 
 const char* reason_name(uint32_t reason)
 {
-    static const char* const names[VM_REASONS] = {
-        "pass",      "malformed", "vlan",      "dst-mac",   "dst-ip",     "src",      "port",       "fragment", "proto",
-        "mac-spoof", "ip-spoof",  "arp-spoof", "nd-spoof",  "unspec-src", "ra-guard", "dhcp-guard", "ext-hdr",
-    };
+    static const char* const names[VM_REASONS] = VM_REASON_NAMES;
+    static_assert(sizeof(names) / sizeof(names[0]) == VM_REASONS);
     return reason < VM_REASONS ? names[reason] : "unknown";
 }
 
