@@ -247,3 +247,52 @@ TEST_CASE("devmapctl stats shows a VM firewall's verdicts by path and reason", "
     CHECK_FALSE(vm_row["vm_verdicts"]["guard"].contains("pass"));
     CHECK(uplink_row["vm_verdicts"].is_null());  // the uplink's slot has no program
 }
+
+TEST_CASE("a VM identity the guard could not enforce is refused, and the host is left as it was", "[vmhost][firewall]")
+{
+    Target uplink{"bpnic"}, tap{"bptap"};
+    vmhost::VmHost host{dme::Interface::index(uplink.near().ifindex)};
+    auto good = [] {
+        vmhost::VmPolicy p;
+        p.mac = kVmMac;
+        p.addrs = {vmhost::IpAddr::parse(kVm4)};
+        return p;
+    };
+    struct Bad {
+        const char* what;
+        std::function<void(vmhost::VmPolicy&)> spoil;
+        const char* message;
+    };
+    std::vector<Bad> bad = {
+        {"multicast MAC", [](auto& p) { p.mac = vmhost::Mac::parse("01:00:5e:00:00:01"); }, "mac 01:00:5e:00:00:01 is not a unicast MAC"},
+        {"zero MAC", [](auto& p) { p.mac = vmhost::Mac{}; }, "mac 00:00:00:00:00:00 is not a unicast MAC"},
+        {"multicast address", [](auto& p) { p.addrs.push_back(vmhost::IpAddr::parse("224.0.0.1")); }, "addrs: 224.0.0.1 cannot be a VM's own address"},
+        {"unspecified address", [](auto& p) { p.addrs.push_back(vmhost::IpAddr::parse("::")); }, "addrs: :: cannot be a VM's own address"},
+        {"multicast prefix", [](auto& p) { p.prefixes.push_back(vmhost::Prefix::parse("ff00::/8")); }, "prefixes: ff00:: cannot be"},
+        {"link-local outside fe80::/10", [](auto& p) { p.link_local = vmhost::IpAddr::parse("fd00::1"); }, "link_local fd00::1 is not an IPv6 link-local address"},
+        {"group MAC in a pair", [](auto& p) { p.allowed_pairs.push_back({vmhost::Mac::parse("ff:ff:ff:ff:ff:ff"), vmhost::Prefix::parse("10.1.0.9/32")}); }, "allowed_pairs: mac ff:ff:ff:ff:ff:ff is not a unicast MAC"},
+        {"too many MACs", [](auto& p) { for (int i = 0; i < VM_MAX_MACS; i++) p.allowed_pairs.push_back({vmhost::Mac{{2, 9, 9, 9, 9, uint8_t(i)}}, vmhost::Prefix::parse("10.1.0.9/32")}); }, "more than 8 MACs"},
+    };
+    for (const auto& b : bad) {
+        INFO(b.what);
+        auto p = good();
+        b.spoil(p);
+        try {
+            host.add_vm(5, tap.dev(), p);
+            FAIL("accepted");
+        } catch (const dme::Error& e) {
+            CHECK_THAT(e.what(), Catch::Contains(b.message));
+            CHECK((e.code() == EINVAL || e.code() == E2BIG));
+        }
+        CHECK(host.vm(5) == nullptr);
+        CHECK_FALSE(host.ports().get(5).has_value());
+        struct {
+            uint8_t mac[6], pad[2];
+        } k{};  // host_ports.h's mac_key
+        uint32_t port = 0;
+        std::memcpy(k.mac, p.mac.b.data(), 6);
+        CHECK(bpf_map_lookup_elem(host.mac_to_port_fd(), &k, &port) != 0);
+    }
+    // The same host then takes a good VM.
+    CHECK(host.add_vm(5, tap.dev(), good()).port() == 5);
+}
