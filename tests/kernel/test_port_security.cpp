@@ -352,8 +352,10 @@ struct PortSecurityHost {
     Netns ext_ns = Netns::create();
     std::unique_ptr<VethPair> uplink;
     std::unique_ptr<Sink> ext_sink;
-    std::unique_ptr<vmhost::VmHost> host;
     std::map<std::string, VmNode> vms;
+    // Declared last, so it goes first: the guards and slots are taken down
+    // while the taps still exist.
+    std::unique_ptr<vmhost::VmHost> host;
 
     // `live`: the namespaces' IPv6 on, for stacks that speak ARP and ND.
     // `mode`: the guard's and demux's XDP mode; in generic mode the VMs and
@@ -582,7 +584,7 @@ void report(const char* title, const std::vector<RowResult>& results, double sec
 {
     size_t bad = 0;
     std::map<std::string, int> per_reason;
-    std::string table = fmt::format("{:>3} {:<46} {:<11} {:<11} {:<11} {:<8} {:<8}\n{:>93}\n", "#", "row", "want",
+    std::string table = fmt::format("{:>3} {:<46} {:<11} {:<11} {:<11} {:<8} {:<8}\n{:>104}\n", "#", "row", "want",
                                     "xdp got", "tc got", "want", "got", "(arrivals: uplink vm2 vm3 host)");
     for (size_t i = 0; i < results.size(); i++) {
         const auto& r = results[i];
