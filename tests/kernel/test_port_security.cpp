@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -782,4 +783,78 @@ TEST_CASE("port security: ARP and ND poisoning from a VM leaves the others' cach
                v6, neigh(observers[0], v6, nullptr));
     INFO("the same ARP reply and NA, not through the guard, poison ext's cache");
     CHECK(poisoned);
+}
+
+TEST_CASE("port security: a VM cannot make another VM's duplicate address detection fail",
+          "[vmhost][port-security]")
+{
+    // RFC 4862 5.4.3/5.4.4: an NA for a tentative address, or a DAD probe for
+    // it from someone else, makes DAD fail. VM1 sends both while VM2 brings
+    // up an address; the guard drops them (nd-spoof), so VM2 keeps it. The
+    // control: the same frames put on VM2's link from the host side do make
+    // VM2's DAD fail for another address.
+    const json doc = load_matrix();
+    const json& impact = doc["impact"];
+    const json& dad = impact["dad"];
+    PortSecurityHost h(doc["topology"], true, &impact);
+    VmNode &vm1 = h.vm("vm1"), &vm2 = h.vm("vm2");
+
+    // "ok", "tentative", "dadfailed" or "absent", from VM2's `ip -j -6 addr`.
+    auto state = [&](const std::string& addr) {
+        auto r = run_in(vm2.ns, {"ip", "-j", "-6", "addr", "show", "dev", "eth0"});
+        if (r.status != 0)
+            throw std::runtime_error("ip -j -6 addr failed: " + r.out);
+        for (const auto& link : json::parse(r.out))
+            for (const auto& a : link.value("addr_info", json::array()))
+                if (a.value("local", "") == addr)
+                    return std::string(a.value("dadfailed", false) ? "dadfailed"
+                                       : a.value("tentative", false) ? "tentative"
+                                                                     : "ok");
+        return std::string("absent");
+    };
+    // Adds `addr` to VM2 (with DAD) while `send` repeats `frames`; returns
+    // the address's state once DAD has ended (or 5 s have passed).
+    auto add_under_attack = [&](const std::string& addr, const std::function<void(const Frame&)>& send,
+                                const json& frames) {
+        std::vector<Frame> fs;
+        for (const auto& f : frames)
+            fs.push_back(unhex(f["hex"]));
+        std::atomic<bool> stop{false};
+        std::thread attacker([&] {
+            while (!stop) {
+                for (const auto& f : fs)
+                    send(f);
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        });
+        std::string s;
+        try {
+            sh_in(vm2.ns, {"ip", "addr", "add", addr + "/64", "dev", "eth0"});
+            eventually([&] { return (s = state(addr)) == "ok" || s == "dadfailed"; }, std::chrono::milliseconds(5000));
+        } catch (...) {
+            stop = true;
+            attacker.join();
+            throw;
+        }
+        stop = true;
+        attacker.join();
+        return s;
+    };
+
+    PacketSocket from_vm1(vm1.ns);
+    auto g0 = vm1.vm->counts(VM_PATH_GUARD);
+    std::string through = add_under_attack(dad["through_guard"],
+                                           [&](const Frame& f) { from_vm1.send(vm1.eth0(), f, 1); }, dad["attacks"]);
+    auto g1 = vm1.vm->counts(VM_PATH_GUARD);
+    fmt::print("DAD of {} in VM2 while VM1 claims it through the guard: {} (guard nd-spoof drops: {})\n",
+               dad["through_guard"].get<std::string>(), through, g1[VM_DROP_ND_SPOOF] - g0[VM_DROP_ND_SPOOF]);
+    CHECK(g1[VM_DROP_ND_SPOOF] - g0[VM_DROP_ND_SPOOF] >= 2);
+    CHECK(through == "ok");
+
+    PacketSocket host_side(Netns::current());
+    std::string control = add_under_attack(dad["control"], [&](const Frame& f) { host_side.send(vm2.tap(), f, 1); },
+                                           dad["control_frames"]);
+    fmt::print("control: DAD of {} with the same frames put on VM2's link past the guard: {}\n",
+               dad["control"].get<std::string>(), control);
+    CHECK(control == "dadfailed");
 }

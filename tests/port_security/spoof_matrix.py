@@ -76,7 +76,9 @@ VMS = {
     # broadcasts are judged by these allow-lists.
     "vm2": {
         "port": 2, "mac": "02:00:00:00:00:02", "host_mac": "02:aa:00:00:00:02",
-        "addrs": ["10.0.0.2", "fd00::2"], "prefixes": [], "allowed_pairs": [],
+        # fd00::22 and fd00::23: addresses it brings up later, with DAD (the
+        # DAD denial-of-service test).
+        "addrs": ["10.0.0.2", "fd00::2", "fd00::22", "fd00::23"], "prefixes": [], "allowed_pairs": [],
         "may_route": False, "may_serve_dhcp": True,
         "allow_src": ["10.0.0.0/24", "0.0.0.0/32", "fd00::/64", "fe80::/10"],
         "allow_ports": [["udp", 67], ["udp", 547], ["udp", 8080], ["icmp", 0], ["icmpv6", 0]],
@@ -636,13 +638,26 @@ def attacks():
     return out
 
 
+def dad_attacks(target):
+    """What VM1 sends to make VM2's DAD for `target` fail (RFC 4862 5.4.3,
+    5.4.4): an NA claiming it, and a DAD probe of its own for it."""
+    return [
+        {"name": f"nd-na-claiming-{target}", "hex": bytes(nd6(ICMPv6ND_NA(tgt=target, O=1) / TLLA1)).hex(),
+         "reason": "nd-spoof"},
+        {"name": f"nd-dad-probe-for-{target}",
+         "hex": bytes(nd6(ICMPv6ND_NS(tgt=target), src="::", dst=snma(target))).hex(), "reason": "nd-spoof"},
+    ]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-o", "--output", default="-")
     args = ap.parse_args()
     build()
     doc = {"topology": {"vms": VMS, "router_mac": ROUTER}, "rows": ROWS,
-           "impact": dict(IMPACT, attacks=attacks())}
+           "impact": dict(IMPACT, attacks=attacks(),
+                          dad={"through_guard": "fd00::22", "control": "fd00::23",
+                               "attacks": dad_attacks("fd00::22"), "control_frames": dad_attacks("fd00::23")})}
     text = json.dumps(doc, indent=1)
     if args.output == "-":
         sys.stdout.write(text + "\n")
