@@ -458,6 +458,7 @@ public:
     }
 
     int prog_fd() const { return bpf_program__fd(skel_->progs.vm_guard_tc); }
+    uint32_t test_runs = 0, real_skbs = 0;  // how the rows reached it
     vmhost::ReasonCounts counts() const { return read_reasons(bpf_map__fd(skel_->maps.verdicts), VM_PATH_GUARD_TC); }
 
     std::string reason_of(const Frame& f)
@@ -469,8 +470,10 @@ public:
             // on short IPv4/IPv6 headers: those go through a real skb.
             if (errno != EINVAL)
                 return std::string("test run failed: ") + std::strerror(errno);
+            real_skbs++;
             return through_hook(f);
         }
+        test_runs++;
         return reason_diff(before, counts());
     }
 
@@ -581,7 +584,7 @@ std::vector<RowResult> run_rows(PortSecurityHost& h, TcGuard& tc, const json& ro
 
 // Prints the table (expected/got reason of the XDP and tc guards, arrivals
 // as uplink vm2 vm3 host) and its summary; one CHECK per row.
-void report(const char* title, const std::vector<RowResult>& results, double secs)
+void report(const char* title, const std::vector<RowResult>& results, double secs, const TcGuard& tc)
 {
     size_t bad = 0;
     std::map<std::string, int> per_reason;
@@ -599,8 +602,8 @@ void report(const char* title, const std::vector<RowResult>& results, double sec
         else if (!ok)
             table += fmt::format("      {}\n", r.slots);
     }
-    std::string summary = fmt::format("{}: {} rows, {} match, {} differ ({:.1f} s);", title, results.size(),
-                                      results.size() - bad, bad, secs);
+    std::string summary = fmt::format("{}: {} rows, {} match, {} differ ({:.1f} s; tc guard: {} test runs, {} real skbs);",
+                                      title, results.size(), results.size() - bad, bad, secs, tc.test_runs, tc.real_skbs);
     for (const auto& [reason, n] : per_reason)
         summary += fmt::format(" {} {}", reason, n);
     fmt::print("{}{}\n", table, summary);
@@ -650,7 +653,7 @@ TEST_CASE("port security: the spoof matrix, sent from a VM, arrives only where t
                        "without frags support: vm_guard on a VM's tap, nic_demux on the uplink)";
 
     auto results = run_rows(h, tc, rows, [](const json&) { return true; }, jumbo_error);
-    report("spoof matrix (native XDP)", results, seconds_since(t0));
+    report("spoof matrix (native XDP)", results, seconds_since(t0), tc);
 }
 
 TEST_CASE("port security: jumbo frames through the guard in generic XDP mode", "[vmhost][port-security]")
@@ -675,7 +678,7 @@ TEST_CASE("port security: jumbo frames through the guard in generic XDP mode", "
     }
     auto results = run_rows(h, tc, doc["rows"], [](const json& r) { return r.contains("mtu"); }, "");
     REQUIRE(!results.empty());
-    report("jumbo rows (generic XDP)", results, seconds_since(t0));
+    report("jumbo rows (generic XDP)", results, seconds_since(t0), tc);
 }
 
 TEST_CASE("port security: ARP and ND poisoning from a VM leaves the others' caches alone",
