@@ -310,6 +310,8 @@ def build():
     row("eth-src-broadcast", udp4(smac=BCAST), "mac-spoof")
     row("eth-src-zero", udp4(smac="00:00:00:00:00:00"), "mac-spoof")
     row("eth-src-vrrp-mac-other-vrid", udp4(smac="00:00:5e:00:01:0b", src="10.0.0.11"), "mac-spoof")
+    row("eth-src-tap-host-mac", udp4(smac=H1), "mac-spoof")
+    row("eth-src-vm3-pair-mac", udp4(smac=VRRP_VM3_MAC, src="10.0.0.20"), "mac-spoof")
     row("vlan-8021q", Ether(src=M1, dst=ROUTER) / Dot1Q(vlan=10) / IP(src="10.0.0.1", dst=EXT4) / UDP() / Raw(b"x" * 18), "vlan")
     row("vlan-8021q-prio0", Ether(src=M1, dst=BCAST) / Dot1Q(vlan=0) / ARP(hwsrc=M1, psrc="10.0.0.1", pdst="10.0.0.2"), "vlan")
     row("vlan-qinq-88a8", Ether(src=M1, dst=ROUTER) / Dot1AD(vlan=100) / Dot1Q(vlan=10) / IP(src="10.0.0.1", dst=EXT4) / UDP(), "vlan")
@@ -414,6 +416,7 @@ def build():
 
     spec_group = "spec reading: a broadcast copy is judged by the VM's allow-lists only (Host -> VM)"
     row("dhcp4-discover", dhcp4(), "pass", note=spec_group)
+    row("dhcp4-discover-dont-fragment", dhcp4(flags="DF"), "pass", note=spec_group)
     row("dhcp4-discover-sport-67", dhcp4(sport=67), "unspec-src")
     row("dhcp4-discover-dport-68", dhcp4(dport=68), "unspec-src")
     row("dhcp4-discover-unicast-dst", dhcp4(dst="10.0.0.2", dmac=M2), "unspec-src")
@@ -522,6 +525,8 @@ def build():
     row("nd-ns-slla-vm2-mac", nd6(ns_vm2 / ICMPv6NDOptSrcLLAddr(lladdr=M2), dst=snma("fd00::2")), "nd-spoof")
     row("nd-ns-slla-len2", nd6(ns_vm2 / Raw(opt(1, 2, macb(M1))), dst=snma("fd00::2")), "nd-spoof")
     row("nd-ns-second-slla-wrong", nd6(ns_vm2 / SLLA1 / ICMPv6NDOptSrcLLAddr(lladdr=STRANGER), dst=snma("fd00::2")), "nd-spoof")
+    row("nd-ns-with-foreign-tlla-option", nd6(ns_vm2 / SLLA1 / ICMPv6NDOptDstLLAddr(lladdr=STRANGER), dst=snma("fd00::2")), "pass",
+        note="an NS's TLLA option is not judged (spec 4.9: SLLA only)")
     row("nd-ns-spoofed-src", nd6(ICMPv6ND_NS(tgt="fd00::3") / ICMPv6NDOptSrcLLAddr(lladdr=M1), src="fd00::2", dst=snma("fd00::3")), "ip-spoof")
     row("nd-ns-unicast-from-unspec", nd6(ns_vm2, src="::", dst="fd00::2", dmac=M2), "unspec-src")
     row("nd-ns-fixed-part-cut", nd6(Raw(b"\x87\0\0\0\0\0\0\0" + b"\xfd" + b"\0" * 7), dst=snma("fd00::2")), "malformed")
@@ -542,6 +547,7 @@ def build():
     row("nd-dad-vip-from-own-mac", nd6(ICMPv6ND_NS(tgt="fd00::10"), src="::", dst=snma("fd00::10")), "nd-spoof")
     row("nd-dad-all-nodes-dst", nd6(ICMPv6ND_NS(tgt="fd00::1"), src="::", dst="ff02::1"), "unspec-src")
     row("nd-dad-wrong-solicited-node", nd6(ICMPv6ND_NS(tgt="fd00::1"), src="::", dst=snma("fd00::2")), "unspec-src")
+    row("nd-dad-dst-not-solicited-node-prefix", nd6(ICMPv6ND_NS(tgt="fd00::1"), src="::", dst="ff02::2:ff00:1", dmac="33:33:ff:00:00:01"), "unspec-src")
     row("nd-dad-with-slla", nd6(ICMPv6ND_NS(tgt="fd00::1") / SLLA1, src="::", dst=snma("fd00::1")), "nd-spoof")
     row("nd-dad-for-vm2-address", nd6(ICMPv6ND_NS(tgt="fd00::2"), src="::", dst=snma("fd00::2")), "nd-spoof")
     row("nd-dad-atomic-fragment", nd6(ICMPv6ND_NS(tgt="fd00::1"), src="::", dst=snma("fd00::1"), ext=[F(offset=0, m=0, id=14)]), "fragment")
@@ -555,6 +561,10 @@ def build():
     row("nd-na-poison-vm2-all-nodes", nd6(ICMPv6ND_NA(tgt="fd00::2", O=1) / TLLA1), "nd-spoof")
     row("nd-na-poison-vm2-unicast-to-vm3", nd6(ICMPv6ND_NA(tgt="fd00::2", S=1, O=1) / TLLA1, dst="fd00::3", dmac=M3), "nd-spoof")
     row("nd-na-poison-vm2-ll", nd6(ICMPv6ND_NA(tgt=LL2, O=1) / TLLA1, src=LL1), "nd-spoof")
+    row("nd-na-own-link-local-target", nd6(ICMPv6ND_NA(tgt=LL1, O=1) / TLLA1, src=LL1), "pass")
+    row("nd-na-own-target-from-vrrp-mac", nd6(ICMPv6ND_NA(tgt="fd00::1", O=1) / ICMPv6NDOptDstLLAddr(lladdr=VRRP6_MAC), src=LL_VRRP6, smac=VRRP6_MAC), "nd-spoof")
+    row("nd-na-with-foreign-slla-option", nd6(na_own / TLLA1 / ICMPv6NDOptSrcLLAddr(lladdr=STRANGER)), "pass",
+        note="an NA's SLLA option is not judged (spec 4.9: TLLA only)")
     row("nd-na-vip-from-own-mac", nd6(ICMPv6ND_NA(tgt="fd00::10", O=1) / TLLA1), "nd-spoof")
     row("nd-na-own-tlla-wrong", nd6(ICMPv6ND_NA(tgt="fd00::1", O=1) / ICMPv6NDOptDstLLAddr(lladdr=STRANGER)), "nd-spoof")
     row("nd-na-own-tlla-len2", nd6(ICMPv6ND_NA(tgt="fd00::1", O=1) / Raw(opt(2, 2, macb(M1)))), "nd-spoof")
@@ -585,6 +595,8 @@ def build():
     rec = ICMPv6MLDMultAddrRec(dst="ff02::1:ff00:1")
     mld_hbh = IPv6ExtHdrHopByHop(options=[RouterAlert()])
     row("mld2-report-from-unspec-hbh-router-alert", nd6(ICMPv6MLReport2(records=[rec]), src="::", dst="ff02::16", hlim=1, ext=[mld_hbh]), "pass")
+    row("mld2-report-from-unspec-no-hbh", nd6(ICMPv6MLReport2(records=[rec]), src="::", dst="ff02::16", hlim=1), "pass")
+    row("mld1-report-from-unspec", nd6(Raw(b"\x83\0\0\0\0\0\0\0" + ipaddress.IPv6Address("ff02::1:ff00:1").packed), src="::", dst="ff02::1:ff00:1", hlim=1), "unspec-src")
     row("mld2-report-from-unspec-wrong-dst", nd6(ICMPv6MLReport2(records=[rec]), src="::", dst="ff02::1", hlim=1, ext=[mld_hbh]), "unspec-src")
     row("mld2-report-from-unspec-fragmented", nd6(ICMPv6MLReport2(records=[rec]), src="::", dst="ff02::16", hlim=1,
                                                  ext=[IPv6ExtHdrHopByHop(options=[RouterAlert()]), F(offset=0, m=0, id=17)]), "unspec-src")
