@@ -143,13 +143,13 @@ class Ambiguous(Exception):
 
 
 def slot_passes(vm, frame):
-    """Would `vm`'s slot firewall pass this copy of `frame`? Only for frames
-    whose fate the spec fixes; raise Ambiguous otherwise (the generator then
-    refuses the row: send it elsewhere)."""
+    """Would `vm`'s slot firewall pass this copy of `frame` (spec, "Host ->
+    VM")? Only for frames whose fate the spec fixes; raise Ambiguous
+    otherwise (the generator then refuses the row: send it elsewhere)."""
     e = Ether(frame)
     group = int(e.dst.split(":")[0], 16) & 1
     if not group and e.dst not in allowed_macs(vm):
-        return False
+        return False  # dst-mac
     owner = None if group else e.dst
     if ARP in e:
         return owned(vm, e[ARP].pdst, owner)
@@ -157,7 +157,12 @@ def slot_passes(vm, frame):
         ip = e[IP]
         if ip.frag or ip.flags.MF:
             raise Ambiguous("IPv4 fragment into a VM")
-        if not group and not owned(vm, ip.dst, owner):
+        if group:
+            # Of IPv4 to a group MAC only a DHCP server's broadcast reply
+            # goes on to the operator's rules; the rest is dst-mac.
+            if not (ip.dst == "255.255.255.255" and UDP in ip and ip[UDP].sport == 67 and ip[UDP].dport == 68):
+                return False
+        elif not owned(vm, ip.dst, owner):
             return False
         if not in_prefixes(ip.src, vm["allow_src"]):
             return False
@@ -165,35 +170,35 @@ def slot_passes(vm, frame):
         return port_ok(vm, ip.proto, port)
     if IPv6 in e:
         ip = e[IPv6]
-        # The link's own traffic: ND with hop limit 255, MLD queries.
         l4 = ip.payload
         ext = False
         while l4.__class__ in (IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting, IPv6ExtHdrFragment):
             ext = True
             l4 = l4.payload
+        direct_icmp = ip.nh == 58
         mcast = ipaddress.ip_address(ip.dst).is_multicast
-        icmp_type = getattr(l4, "type", None) if l4.__class__.__name__.startswith("ICMPv6") else None
-        if not in_prefixes(ip.src, vm["allow_src"]):
-            src_ok = False
-        else:
-            src_ok = True
-        if icmp_type == 130 and mcast:
-            return True  # MLD queries carry a hop-by-hop router alert (RFC 3810)
+        icmp_type = l4.type if direct_icmp and hasattr(l4, "type") else None
+        if direct_icmp and icmp_type is None:
+            icmp_type = bytes(l4)[0]  # a hand-cut ICMPv6 message
+        src_ok = in_prefixes(ip.src, vm["allow_src"])
+        # IPv6 to a group MAC must be ICMPv6 directly after the IPv6 header.
+        if group and not direct_icmp:
+            return False
+        # The link's own traffic: ND (directly after the IPv6 header) with
+        # hop limit 255, to an owned or a multicast address.
+        if icmp_type in (133, 134, 135, 136) and ip.hlim == 255 and (mcast or owned(vm, ip.dst, owner)):
+            return True
         if ext:
-            # How the slot walks extension headers is not in the spec; only
-            # a source it refuses anyway makes the outcome certain.
+            # How the slot walks extension headers in unicast frames is not
+            # in the spec; only a source it refuses anyway is certain.
             if src_ok:
                 raise Ambiguous("extension headers into a VM")
             return False
-        if icmp_type in (133, 134, 135, 136) and ip.hlim == 255 and (mcast or owned(vm, ip.dst, owner)):
-            return True
-        if icmp_type == 130 and mcast:
-            return True
         if not group and not owned(vm, ip.dst, owner):
             return False
         if not src_ok:
             return False
-        proto = 58 if icmp_type is not None else ip.nh
+        proto = 58 if direct_icmp else ip.nh
         port = l4.dport if isinstance(l4, (UDP, TCP)) else 0
         return port_ok(vm, proto, port)
     return False
@@ -414,7 +419,8 @@ def build():
         return (Ether(src=M1, dst=dmac) / IP(src=src, dst=dst, **ipkw) / UDP(sport=sport, dport=dport)
                 / BOOTP(chaddr=macb(M1), xid=0x1234) / DHCP(options=[("message-type", mtype), "end"]))
 
-    spec_group = "spec reading: a broadcast copy is judged by the VM's allow-lists only (Host -> VM)"
+    spec_group = ("Host -> VM: of IPv4 to a group MAC only DHCP server replies reach the allow-lists, so a VM "
+                  "that may serve DHCP never gets a DISCOVER; IPv6 to a group MAC must be ICMPv6")
     row("dhcp4-discover", dhcp4(), "pass", note=spec_group)
     row("dhcp4-discover-dont-fragment", dhcp4(flags="DF"), "pass", note=spec_group)
     row("dhcp4-discover-sport-67", dhcp4(sport=67), "unspec-src")
@@ -437,7 +443,8 @@ def build():
     row("udp6-own-to-vm2-denied-port", udp6(dst="fd00::2", dport=9999, dmac=M2), "pass")
     row("echo6-own-to-vm2", Ether(src=M1, dst=M2) / IPv6(src="fd00::1", dst="fd00::2") / ICMPv6EchoRequest(data=b"p" * 32), "pass")
     row("echo6-own-to-vm3", Ether(src=M1, dst=M3) / IPv6(src="fd00::1", dst="fd00::3") / ICMPv6EchoRequest(data=b"p" * 32), "pass")
-    row("echo6-link-local-to-all-nodes", Ether(src=M1, dst="33:33:00:00:00:01") / IPv6(src=LL1, dst="ff02::1") / ICMPv6EchoRequest(), "pass", note=spec_group)
+    row("echo6-link-local-to-all-nodes", Ether(src=M1, dst="33:33:00:00:00:01") / IPv6(src=LL1, dst="ff02::1") / ICMPv6EchoRequest(), "pass",
+        note="Host -> VM: ICMPv6 directly after the IPv6 header to a group MAC goes on to the allow-lists")
     row("udp6-slaac-prefix-src", udp6(src="fd00:0:0:1::abcd"), "pass")
     row("udp6-link-local-src", udp6(src=LL1, dst="fe80::fe"), "pass")
     row("udp6-vip-from-vrrp-mac", udp6(src="fd00::10", smac=VRRP6_MAC), "pass")
