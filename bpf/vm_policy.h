@@ -251,10 +251,24 @@ static __always_inline __u32 vm_policy_to_vm(void *data, void *data_end)
 			return VM_DROP_MALFORMED;
 		if ((void *)ip + ip->ihl * 4 > data_end)
 			return VM_DROP_MALFORMED;
-		if (group)
-			return VM_DROP_DST_MAC;
-		if (!vm_owns4(owner, ip->daddr))
+		if (group) {
+			/* Only DHCP goes on to the rules: a server's reply to a
+			 * client that asked for broadcast replies (RFC 2131
+			 * 4.1), and a client's discover to a VM that serves. */
+			struct udphdr *udp = (void *)ip + ip->ihl * 4;
+			int reply, discover;
+
+			if (ip->daddr != 0xffffffff || ip->protocol != IPPROTO_UDP ||
+			    (void *)(udp + 1) > data_end)
+				return VM_DROP_DST_MAC;
+			reply = udp->source == bpf_htons(67) && udp->dest == bpf_htons(68);
+			discover = udp->source == bpf_htons(68) && udp->dest == bpf_htons(67) &&
+				   (id->flags & VM_MAY_SERVE_DHCP);
+			if (!reply && !discover)
+				return VM_DROP_DST_MAC;
+		} else if (!vm_owns4(owner, ip->daddr)) {
 			return VM_DROP_DST_IP;
+		}
 		src.addr = ip->saddr;
 		if (!bpf_map_lookup_elem(&allow_src4, &src))
 			return VM_DROP_SRC;
@@ -269,11 +283,22 @@ static __always_inline __u32 vm_policy_to_vm(void *data, void *data_end)
 
 		if ((void *)(ip6 + 1) > data_end)
 			return VM_DROP_MALFORMED;
-		if (group && ip6->nexthdr != IPPROTO_ICMPV6)
-			return VM_DROP_DST_MAC;
-		/* Neighbour solicitations go to a solicited-node multicast
-		 * address; everything else must name the VM. */
-		if (!group && !vm_owns6(owner, &ip6->daddr))
+		/* To a group MAC: ICMPv6 (neighbour discovery), or a DHCPv6
+		 * client's message to All_DHCP_Relay_Agents_and_Servers
+		 * (ff02::1:2) for a VM that serves. */
+		if (group && ip6->nexthdr != IPPROTO_ICMPV6) {
+			struct udphdr *udp = (void *)(ip6 + 1);
+
+			if (!(id->flags & VM_MAY_SERVE_DHCP) || ip6->nexthdr != IPPROTO_UDP ||
+			    (void *)(udp + 1) > data_end || udp->dest != bpf_htons(547) ||
+			    ip6->daddr.in6_u.u6_addr32[0] != bpf_htonl(0xff020000) ||
+			    ip6->daddr.in6_u.u6_addr32[1] || ip6->daddr.in6_u.u6_addr32[2] ||
+			    ip6->daddr.in6_u.u6_addr32[3] != bpf_htonl(0x00010002))
+				return VM_DROP_DST_MAC;
+		}
+		/* A multicast address names a group; any other must be the
+		 * VM's, whatever MAC carried it. */
+		if (ip6->daddr.in6_u.u6_addr8[0] != 0xff && !vm_owns6(owner, &ip6->daddr))
 			return VM_DROP_DST_IP;
 		/* Neighbour discovery from the link passes whatever the
 		 * allow-lists say: without it the VM has no IPv6. */
@@ -366,7 +391,7 @@ struct ip6_chain {
 	__u32 off;      /* the upper-layer header */
 	__u8 proto;     /* its protocol */
 	__u8 fragmented;
-	__u8 first_frag; /* offset 0 and M = 1 */
+	__u8 first_frag; /* a Fragment header with offset 0 and M = 1 */
 	__u8 later_frag; /* offset > 0: no upper layer here */
 };
 
@@ -408,7 +433,7 @@ static __always_inline __u32 ip6_walk(void *data, void *data_end, __u32 l3, __u3
 				c->later_frag = 1;
 				return VM_PASS;
 			}
-			c->first_frag = fo & 1;
+			c->first_frag |= fo & 1; /* any of them, if there are several */
 			len = 8;
 		} else if (nh == IPPROTO_AH) {
 			len = (h[1] + 2) * 4;

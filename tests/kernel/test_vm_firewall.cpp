@@ -183,6 +183,11 @@ TEST_CASE("the VM policy gives the same verdict and reason on the XDP and skb pa
         {"source not allowed (IPv6)", udp6_frame(bad6.data(), me6.data(), 4000, 8080, 18, vm), VM_DROP_SRC},
         {"another VM's MAC", udp4_frame(good, me, 4000, 8080, 18, testing::Mac{{2, 0, 0, 0, 0, 6}}), VM_DROP_DST_MAC},
         {"broadcast IPv4", udp4_frame(good, me, 4000, 8080, 18), VM_DROP_DST_MAC},
+        // A DHCP reply broadcast for a client that asked for it goes on to the
+        // operator's rules (here: UDP 68 not allowed); from a stranger: src.
+        {"DHCP reply to 255.255.255.255", udp4_frame(good, 0xffffffff, 67, 68, 18), VM_DROP_PORT},
+        {"DHCP reply to 255.255.255.255, stranger", udp4_frame(bad, 0xffffffff, 67, 68, 18), VM_DROP_SRC},
+        {"broadcast to 255.255.255.255, not DHCP", udp4_frame(good, 0xffffffff, 67, 69, 18), VM_DROP_DST_MAC},
         {"not the VM's address", udp4_frame(good, ip4("10.1.0.6"), 4000, 8080, 18, vm), VM_DROP_DST_IP},
         {"VLAN-tagged", vlan, VM_DROP_VLAN},
         {"non-first fragment", frag, VM_DROP_FRAGMENT},

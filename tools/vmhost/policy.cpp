@@ -126,19 +126,24 @@ void validate(const VmPolicy& p)
     if (p.link_local && (p.link_local->family != 6 || !Prefix::parse("fe80::/10").contains(*p.link_local)))
         dme::fail(EINVAL, "link_local " + p.link_local->str() + " is not an IPv6 link-local address (fe80::/10)");
     for (const auto& pair : p.allowed_pairs) {
-        check_mac(pair.mac, "allowed_pairs: mac");
+        check_mac(pair_mac(p, pair), "allowed_pairs: mac");
         check_owned(pair.prefix.addr, pair.prefix.len, "allowed_pairs: prefix");
     }
     if (allowed_macs(p).size() > VM_MAX_MACS)
         dme::fail(E2BIG, "more than " + std::to_string(VM_MAX_MACS) + " MACs (the VM's and its pairs')");
 }
 
+const Mac& pair_mac(const VmPolicy& p, const AddressPair& pair)
+{
+    return pair.mac == Mac{} ? p.mac : pair.mac;
+}
+
 std::vector<Mac> allowed_macs(const VmPolicy& p)
 {
     std::vector<Mac> out{p.mac};
     for (const auto& pair : p.allowed_pairs)
-        if (std::find(out.begin(), out.end(), pair.mac) == out.end())
-            out.push_back(pair.mac);
+        if (std::find(out.begin(), out.end(), pair_mac(p, pair)) == out.end())
+            out.push_back(pair_mac(p, pair));
     return out;
 }
 

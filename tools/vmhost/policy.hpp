@@ -39,7 +39,8 @@ struct Prefix {
 };
 
 // Neutron's allowed address pair: the VM may also send as `mac` from any
-// address in `prefix` (VRRP/keepalived virtual MAC and VIP).
+// address in `prefix` (VRRP/keepalived virtual MAC and VIP). The all-zero
+// MAC, the default, means the VM's own.
 struct AddressPair {
     Mac mac;
     Prefix prefix;
@@ -69,6 +70,9 @@ struct VmPolicy {
 // link-local that is not fe80::/10, a multicast address or prefix), naming
 // the field and what is expected.
 void validate(const VmPolicy& p);
+
+// The MAC a pair sends as: its own, or the VM's when it names none.
+const Mac& pair_mac(const VmPolicy& p, const AddressPair& pair);
 
 // The MACs the VM may send as: its own first, then its pairs' (no repeats).
 std::vector<Mac> allowed_macs(const VmPolicy& p);

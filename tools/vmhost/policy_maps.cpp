@@ -85,9 +85,10 @@ void write_policy(const PolicyMaps& maps, const VmPolicy& p)
         own(maps, p.mac, pr.addr, pr.len);
     own(maps, p.mac, p.link_local.value_or(eui64_link_local(p.mac)), 128);
     for (const auto& pair : p.allowed_pairs) {
-        own(maps, pair.mac, pair.prefix.addr, pair.prefix.len);
-        if (pair.mac != p.mac)  // a virtual MAC's interface has its own link-local
-            own(maps, pair.mac, eui64_link_local(pair.mac), 128);
+        const Mac& mac = pair_mac(p, pair);
+        own(maps, mac, pair.prefix.addr, pair.prefix.len);
+        if (mac != p.mac)  // a virtual MAC's interface has its own link-local
+            own(maps, mac, eui64_link_local(mac), 128);
     }
     for (const auto& pr : p.allow_src) {
         if (pr.addr.family == 4) {
