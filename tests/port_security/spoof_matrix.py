@@ -158,9 +158,11 @@ def slot_passes(vm, frame):
         if ip.frag or ip.flags.MF:
             raise Ambiguous("IPv4 fragment into a VM")
         if group:
-            # Of IPv4 to a group MAC only a DHCP server's broadcast reply
-            # goes on to the operator's rules; the rest is dst-mac.
-            if not (ip.dst == "255.255.255.255" and UDP in ip and ip[UDP].sport == 67 and ip[UDP].dport == 68):
+            # Of IPv4 to a group MAC only DHCP to 255.255.255.255 goes on to
+            # the operator's rules: a server's reply, and for a VM that may
+            # serve DHCP a client's discover or request; the rest is dst-mac.
+            ports = (ip[UDP].sport, ip[UDP].dport) if UDP in ip else None
+            if not (ip.dst == "255.255.255.255" and (ports == (67, 68) or (ports == (68, 67) and vm["may_serve_dhcp"]))):
                 return False
         elif not owned(vm, ip.dst, owner):
             return False
@@ -181,8 +183,13 @@ def slot_passes(vm, frame):
         if direct_icmp and icmp_type is None:
             icmp_type = bytes(l4)[0]  # a hand-cut ICMPv6 message
         src_ok = in_prefixes(ip.src, vm["allow_src"])
-        # IPv6 to a group MAC must be ICMPv6 directly after the IPv6 header.
-        if group and not direct_icmp:
+        # IPv6 to a group MAC must be ICMPv6 directly after the IPv6 header,
+        # or DHCPv6 to ff02::1:2 for a VM that may serve it; and a
+        # destination that is not multicast must be owned, whatever MAC.
+        dhcp6_server = (vm["may_serve_dhcp"] and ip.nh == 17 and ip.dst == "ff02::1:2" and l4.dport == 547)
+        if group and not direct_icmp and not dhcp6_server:
+            return False
+        if not mcast and not owned(vm, ip.dst, owner):
             return False
         # The link's own traffic: ND (directly after the IPv6 header) with
         # hop limit 255, to an owned or a multicast address.
@@ -419,8 +426,7 @@ def build():
         return (Ether(src=M1, dst=dmac) / IP(src=src, dst=dst, **ipkw) / UDP(sport=sport, dport=dport)
                 / BOOTP(chaddr=macb(M1), xid=0x1234) / DHCP(options=[("message-type", mtype), "end"]))
 
-    spec_group = ("Host -> VM: of IPv4 to a group MAC only DHCP server replies reach the allow-lists, so a VM "
-                  "that may serve DHCP never gets a DISCOVER; IPv6 to a group MAC must be ICMPv6")
+    spec_group = ("Host -> VM: client DHCP(v6) to a group MAC reaches the allow-lists of a VM that may serve DHCP")
     row("dhcp4-discover", dhcp4(), "pass", note=spec_group)
     row("dhcp4-discover-dont-fragment", dhcp4(flags="DF"), "pass", note=spec_group)
     row("dhcp4-discover-sport-67", dhcp4(sport=67), "unspec-src")
@@ -445,6 +451,8 @@ def build():
     row("echo6-own-to-vm3", Ether(src=M1, dst=M3) / IPv6(src="fd00::1", dst="fd00::3") / ICMPv6EchoRequest(data=b"p" * 32), "pass")
     row("echo6-link-local-to-all-nodes", Ether(src=M1, dst="33:33:00:00:00:01") / IPv6(src=LL1, dst="ff02::1") / ICMPv6EchoRequest(), "pass",
         note="Host -> VM: ICMPv6 directly after the IPv6 header to a group MAC goes on to the allow-lists")
+    row("echo6-group-mac-to-vm2-address", Ether(src=M1, dst="33:33:00:00:00:01") / IPv6(src="fd00::1", dst="fd00::2") / ICMPv6EchoRequest(), "pass",
+        note="Host -> VM: under a group MAC, a unicast IPv6 destination must still be owned")
     row("udp6-slaac-prefix-src", udp6(src="fd00:0:0:1::abcd"), "pass")
     row("udp6-link-local-src", udp6(src=LL1, dst="fe80::fe"), "pass")
     row("udp6-vip-from-vrrp-mac", udp6(src="fd00::10", smac=VRRP6_MAC), "pass")
