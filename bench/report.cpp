@@ -102,6 +102,15 @@ void guard_table(std::ostringstream& o, const json& rows)
           << spread(ns.at("guard")) << " | " << fmt("%.2f", row.at("guard_to_v1").get<double>()) << " | "
           << fmt("%.2f", row.at("guard_to_none").get<double>()) << " |\n";
     }
+    o << "\nThe same frames' whole path as live frames (received on the tap, judged, redirected to the uplink, "
+         "transmitted), ns/frame:\n\n"
+      << "| frame | none | v1 | guard | guard ÷ v1 | guard ÷ none |\n|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& row : rows) {
+        const json& ns = row.at("path_ns_per_frame");
+        o << "| " << row.value("frame", "") << " | " << spread(ns.at("none")) << " | " << spread(ns.at("v1")) << " | "
+          << spread(ns.at("guard")) << " | " << fmt("%.2f", row.at("path_guard_to_v1").get<double>()) << " | "
+          << fmt("%.2f", row.at("path_guard_to_none").get<double>()) << " |\n";
+    }
 }
 
 void cpumap_table(std::ostringstream& o, const json& rows)
