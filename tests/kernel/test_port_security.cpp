@@ -430,11 +430,13 @@ struct Arrivals {
 struct RowResult {
     std::string name, want_reason, got_reason, tc_reason;
     Arrivals want, got;
-    std::string error;  // could not send, or not measurable
-    std::string slots;  // VM2's and VM3's slot reasons, for the table
+    std::string error;    // could not send, or not measurable
+    std::string skipped;  // why the row was not sent (not a failure)
+    std::string slots;    // VM2's and VM3's slot reasons, for the table
     bool ok() const
     {
-        return error.empty() && want_reason == got_reason && tc_reason == want_reason && want == got;
+        return !skipped.empty() ||
+               (error.empty() && want_reason == got_reason && tc_reason == want_reason && want == got);
     }
 };
 
@@ -520,9 +522,10 @@ namespace {
 
 // Every row of `rows` that `take` accepts, sent from VM1's namespace one by
 // one: the guard's reason, the tc guard's, and where copies arrived. Rows
-// with an "mtu" fail with `mtu_error` when that is set (links refused it).
+// with an "mtu" are skipped with `mtu_skip` when that is set (links refused
+// the MTU; the tc guard still judges them).
 std::vector<RowResult> run_rows(PortSecurityHost& h, TcGuard& tc, const json& rows,
-                                const std::function<bool(const json&)>& take, const std::string& mtu_error)
+                                const std::function<bool(const json&)>& take, const std::string& mtu_skip)
 {
     VmNode &vm1 = h.vm("vm1"), &vm2 = h.vm("vm2"), &vm3 = h.vm("vm3");
     PacketSocket attacker(vm1.ns);
@@ -551,9 +554,9 @@ std::vector<RowResult> run_rows(PortSecurityHost& h, TcGuard& tc, const json& ro
         auto g0 = vm1.vm->counts(VM_PATH_GUARD);
         auto s2 = vm2.vm->counts(VM_PATH_XDP), s3 = vm3.vm->counts(VM_PATH_XDP);
         Arrivals before = arrivals();
-        if (r.contains("mtu") && !mtu_error.empty()) {
-            res.error = mtu_error;
-            res.got_reason = "not sent";
+        if (r.contains("mtu") && !mtu_skip.empty()) {
+            res.skipped = mtu_skip;
+            res.got_reason = "skipped";
             results.push_back(res);
             continue;
         }
@@ -586,7 +589,7 @@ std::vector<RowResult> run_rows(PortSecurityHost& h, TcGuard& tc, const json& ro
 // as uplink vm2 vm3 host) and its summary; one CHECK per row.
 void report(const char* title, const std::vector<RowResult>& results, double secs, const TcGuard& tc)
 {
-    size_t bad = 0;
+    size_t bad = 0, skipped = 0;
     std::map<std::string, int> per_reason;
     std::string table = fmt::format("{:>3} {:<46} {:<11} {:<11} {:<11} {:<8} {:<8}\n{:>104}\n", "#", "row", "want",
                                     "xdp got", "tc got", "want", "got", "(arrivals: uplink vm2 vm3 host)");
@@ -595,15 +598,20 @@ void report(const char* title, const std::vector<RowResult>& results, double sec
         per_reason[r.want_reason]++;
         bool ok = r.ok();
         bad += !ok;
+        skipped += !r.skipped.empty();
         table += fmt::format("{:>3} {:<46} {:<11} {:<11} {:<11} {:<8} {:<8}{}\n", i + 1, r.name, r.want_reason,
-                             r.got_reason, r.tc_reason, r.want.str(), r.got.str(), ok ? "" : "  <-- MISMATCH");
-        if (!r.error.empty())
+                             r.got_reason, r.tc_reason, r.want.str(), r.got.str(),
+                             !r.skipped.empty() ? "  (skipped)" : ok ? "" : "  <-- MISMATCH");
+        if (!r.skipped.empty())
+            table += fmt::format("      {}\n", r.skipped);
+        else if (!r.error.empty())
             table += fmt::format("      {}\n", r.error);
         else if (!ok)
             table += fmt::format("      {}\n", r.slots);
     }
-    std::string summary = fmt::format("{}: {} rows, {} match, {} differ ({:.1f} s; tc guard: {} test runs, {} real skbs);",
-                                      title, results.size(), results.size() - bad, bad, secs, tc.test_runs, tc.real_skbs);
+    std::string summary = fmt::format(
+        "{}: {} rows, {} match, {} differ, {} skipped ({:.1f} s; tc guard: {} test runs, {} real skbs);", title,
+        results.size(), results.size() - bad - skipped, bad, skipped, secs, tc.test_runs, tc.real_skbs);
     for (const auto& [reason, n] : per_reason)
         summary += fmt::format(" {} {}", reason, n);
     fmt::print("{}{}\n", table, summary);
@@ -612,6 +620,10 @@ void report(const char* title, const std::vector<RowResult>& results, double sec
                     << r.tc_reason << "; arrivals (uplink vm2 vm3 host) want " << r.want.str() << ", got "
                     << r.got.str() << "; " << (r.error.empty() ? r.slots : r.error));
         CHECK(r.ok());
+        if (!r.skipped.empty() && r.tc_reason != r.want_reason) {
+            INFO(r.name << " (skipped on XDP): the tc guard gave " << r.tc_reason);
+            CHECK(r.tc_reason == r.want_reason);
+        }
     }
 }
 
@@ -648,9 +660,13 @@ TEST_CASE("port security: the spoof matrix, sent from a VM, arrives only where t
                              MtuLink{&vm2.ns, vm2.eth0(), "VM2 eth0"}})
         if (auto err = set_mtu(*l.ns, l.ifindex, 9000); !err.empty())
             jumbo_error += fmt::format("{}MTU 9000 on {}: {}", jumbo_error.empty() ? "" : "; ", l.what, err);
+    // A known limit (docs/NOTES.md): the jumbo rows then run in generic
+    // mode only (the next test case); here they are skipped, not failed,
+    // and run as soon as the programs support frags.
     if (!jumbo_error.empty())
         jumbo_error += " (a veth's maximum MTU stays capped near a page while its peer runs an XDP program "
-                       "without frags support: vm_guard on a VM's tap, nic_demux on the uplink)";
+                       "without frags support: vm_guard on a VM's tap, nic_demux on the uplink; the generic-mode "
+                       "test case sends these rows)";
 
     auto results = run_rows(h, tc, rows, [](const json&) { return true; }, jumbo_error);
     report("spoof matrix (native XDP)", results, seconds_since(t0), tc);
