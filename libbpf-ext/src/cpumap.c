@@ -16,10 +16,13 @@ int bpfext_cpumap_create(const char *name, __u32 max_entries,
 {
 	LIBBPF_OPTS(bpf_map_create_opts, create);
 	__u32 value_size;
-	int fd, default_fd;
+	int fd, default_fd, err;
 
 	if (!EXT_OPTS_VALID(opts, bpfext_cpumap_create_opts))
 		return -EINVAL;
+	err = ext_check_map_name(name);
+	if (err)
+		return err;
 	if (!max_entries) {
 		int n = libbpf_num_possible_cpus();
 
@@ -37,7 +40,8 @@ int bpfext_cpumap_create(const char *name, __u32 max_entries,
 				value_size);
 	if (default_fd > 0) {
 		struct bpf_prog_info pi;
-		int err = ext_prog_info(default_fd, "cpumap", &pi);
+
+		err = ext_prog_info(default_fd, "cpumap", &pi);
 
 		if (err)
 			return err;
@@ -226,6 +230,7 @@ int bpfext_cpumap_get(int map_fd, __u32 cpu, struct bpfext_cpumap_slot *slot)
 
 int bpfext_cpumap_delete(int map_fd, __u32 cpu)
 {
+	struct bpfext_cpumap_slot cur;
 	struct bpf_map_info mi;
 	int err = ext_map_info(map_fd, cpumap_types, &mi);
 
@@ -234,6 +239,14 @@ int bpfext_cpumap_delete(int map_fd, __u32 cpu)
 	if (cpu >= mi.max_entries)
 		return ext_fail(E2BIG, "CPU %u is out of range: map '%s' has slots for CPUs "
 				"0..%u", cpu, mi.name, mi.max_entries - 1);
+	/* The kernel "deletes" an empty slot without a word: say it, as for
+	 * DEVMAP_HASH. */
+	err = lookup_slot(map_fd, &mi, cpu, &cur);
+	if (err == -ENOENT)
+		return ext_fail(ENOENT, "CPU %u's slot of map '%s' is already empty", cpu,
+				mi.name);
+	if (err)
+		return err;
 	if (bpf_map_delete_elem(map_fd, &cpu))
 		return ext_fail(errno, "clearing CPU %u's slot of map '%s' failed: %s", cpu,
 				mi.name, strerror(errno));

@@ -18,7 +18,7 @@ int bpfext_devmap_create(enum bpf_map_type type, const char *name, __u32 max_ent
 {
 	LIBBPF_OPTS(bpf_map_create_opts, create);
 	__u32 value_size;
-	int fd, default_fd;
+	int fd, default_fd, err;
 
 	if (!EXT_OPTS_VALID(opts, bpfext_devmap_create_opts))
 		return -EINVAL;
@@ -28,6 +28,9 @@ int bpfext_devmap_create(enum bpf_map_type type, const char *name, __u32 max_ent
 				ext_map_type_str(type));
 	if (!max_entries)
 		return ext_fail(EINVAL, "a devmap needs at least one slot (max_entries 0)");
+	err = ext_check_map_name(name);
+	if (err)
+		return err;
 	default_fd = EXT_OPTS_GET(opts, default_prog_fd, 0);
 	value_size = EXT_OPTS_GET(opts, value_size, 0) ?:
 		(default_fd > 0 ? BPFEXT_SLOT_VALUE_EXT_SIZE : sizeof(struct bpf_devmap_val));
@@ -38,7 +41,8 @@ int bpfext_devmap_create(enum bpf_map_type type, const char *name, __u32 max_ent
 				"(and slot flags)", value_size);
 	if (default_fd > 0) {
 		struct bpf_prog_info pi;
-		int err = ext_prog_info(default_fd, "devmap", &pi);
+
+		err = ext_prog_info(default_fd, "devmap", &pi);
 
 		if (err)
 			return err;
@@ -191,7 +195,7 @@ int bpfext_devmap_set(int map_fd, __u32 key, __u32 ifindex, int prog_fd,
 				"frames now (no ndo_xdp_xmit), so frames redirected to "
 				"this slot would be dropped; for a veth, attach an XDP "
 				"program to its peer or enable GRO on the peer; for "
-				"generic (skb) XDP set skip_xmit_check (devmapctl: --force)", ifname, ifindex);
+				"generic (skb) XDP set skip_xmit_check", ifname, ifindex);
 
 	if (prog_fd >= 0) {
 		val.prog.fd = ext_slot_prog_fd(prog_fd, &owned);
@@ -225,8 +229,20 @@ int bpfext_devmap_delete(int map_fd, __u32 key)
 
 	if (err)
 		return err;
-	if (mi.type == BPF_MAP_TYPE_DEVMAP && key >= mi.max_entries)
-		return explain_update(E2BIG, &mi, key, 0, -1, NULL);
+	if (mi.type == BPF_MAP_TYPE_DEVMAP) {
+		struct bpfext_devmap_slot cur;
+
+		if (key >= mi.max_entries)
+			return explain_update(E2BIG, &mi, key, 0, -1, NULL);
+		/* The kernel "deletes" an empty array slot without a word;
+		 * answer as for DEVMAP_HASH. */
+		err = lookup_slot(map_fd, &mi, key, &cur);
+		if (err == -ENOENT)
+			return ext_fail(ENOENT, "slot %u of map '%s' is already empty", key,
+					mi.name);
+		if (err)
+			return err;
+	}
 	if (bpf_map_delete_elem(map_fd, &key)) {
 		if (errno == ENOENT)
 			return ext_fail(ENOENT, "slot %u of map '%s' is already empty", key,

@@ -79,6 +79,11 @@ int ext_xdp_xmit_capable(__u32 ifindex);
 int ext_parse_cpulist(const char *list, bool *mask, size_t mask_len);
 int ext_cpu_state(__u32 cpu, bool *possible, bool *online);
 
+/* A map name the kernel takes as it is: at most BPF_OBJ_NAME_LEN - 1
+ * characters from [A-Za-z0-9_.] (libbpf would cut a longer one short; the
+ * kernel refuses other characters with a bare EINVAL). NULL is no name. */
+int ext_check_map_name(const char *name);
+
 const char *ext_map_type_str(enum bpf_map_type t);
 const char *ext_prog_type_str(enum bpf_prog_type t);
 

@@ -34,7 +34,10 @@ void CpuMap::set_default(const CpumapProgram& prog) { set_default_program(fd_.ge
 bool CpuMap::clear_default() { return clear_default_program(fd_.get()); }
 SlotProgramInfo CpuMap::default_program() const { return default_program_of(fd_.get()); }
 
-CpuMap CpuMap::open(const std::string& pinned_path) { return CpuMap(Fd(check(bpfext_pinned_open(pinned_path.c_str())))); }
+CpuMap CpuMap::open(const std::string& pinned_path)
+{
+    return CpuMap(detail::open_pinned(pinned_path, detail::FdKind::map));
+}
 
 CpuMap CpuMap::from(int map_fd) { return CpuMap(Fd::dup(map_fd)); }
 
@@ -54,7 +57,14 @@ void CpuMap::set(uint32_t cpu, uint32_t qsize, const CpumapProgram& prog, SetOpt
 
 void CpuMap::set(uint32_t cpu, uint32_t qsize, SetOptions opts) { write(cpu, qsize, -1, opts); }
 
-void CpuMap::erase(uint32_t cpu) { check(bpfext_cpumap_delete(fd_.get(), cpu)); }
+bool CpuMap::erase(uint32_t cpu)
+{
+    int rc = bpfext_cpumap_delete(fd_.get(), cpu);
+    if (rc == -ENOENT)
+        return false;
+    check(rc);
+    return true;
+}
 
 static CpuMap::Slot describe(const bpfext_cpumap_slot& s)
 {

@@ -55,7 +55,7 @@ SlotProgramInfo DevmapEgress::default_program() const { return default_program_o
 
 DevmapEgress DevmapEgress::open(const std::string& pinned_path)
 {
-    return DevmapEgress(Fd(check(bpfext_pinned_open(pinned_path.c_str()))));
+    return DevmapEgress(detail::open_pinned(pinned_path, detail::FdKind::map));
 }
 
 DevmapEgress DevmapEgress::from(int map_fd) { return DevmapEgress(Fd::dup(map_fd)); }

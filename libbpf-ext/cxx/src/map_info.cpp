@@ -16,6 +16,12 @@ namespace dme {
 
 MapInfo read_map_info(int fd)
 {
+    if (auto kind = detail::fd_kind(fd); kind != detail::FdKind::map)
+        fail(kind == detail::FdKind::closed ? EBADF : EINVAL,
+             "fd " + std::to_string(fd) +
+                 (kind == detail::FdKind::closed ? " is not open"
+                  : kind == detail::FdKind::prog ? " is a BPF program, not a map"
+                                                 : " is not a BPF map"));
     bpf_map_info info{};
     uint32_t len = sizeof(info);
     if (bpf_obj_get_info_by_fd(fd, &info, &len))

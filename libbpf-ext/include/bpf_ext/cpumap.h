@@ -54,7 +54,8 @@ struct bpfext_cpumap_slot {
 };
 
 int bpfext_cpumap_get(int map_fd, __u32 cpu, struct bpfext_cpumap_slot *slot);
-/* Clearing a slot stops its kthread and releases its program. */
+/* Clearing a slot stops its kthread and releases its program. -ENOENT when
+ * already empty. */
 int bpfext_cpumap_delete(int map_fd, __u32 cpu);
 int bpfext_cpumap_next(int map_fd, const __u32 *prev_cpu, struct bpfext_cpumap_slot *slot);
 

@@ -36,8 +36,9 @@ public:
     void set(uint32_t cpu, uint32_t qsize, const CpumapProgram& prog) { set(cpu, qsize, prog, SetOptions{}); }
     void set(uint32_t cpu, uint32_t qsize, SetOptions opts);
     void set(uint32_t cpu, uint32_t qsize) { set(cpu, qsize, SetOptions{}); }
-    // Stops the CPU's kthread and releases its program.
-    void erase(uint32_t cpu);
+    // Stops the CPU's kthread and releases its program. Returns false when
+    // the slot was already empty.
+    bool erase(uint32_t cpu);
     std::optional<Slot> get(uint32_t cpu) const;
     std::vector<Slot> slots() const;
 
