@@ -269,7 +269,7 @@ int bpfext_cpumap_next(int map_fd, const __u32 *prev_cpu, struct bpfext_cpumap_s
 		prev = &cpu;
 	}
 	if (errno == ENOENT)
-		return -ENOENT;
+		return ext_err(-ENOENT);
 	return ext_fail(errno, "iterating map '%s' failed: %s", mi.name, strerror(errno));
 }
 

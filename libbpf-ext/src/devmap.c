@@ -272,6 +272,6 @@ int bpfext_devmap_next(int map_fd, const __u32 *prev_key, struct bpfext_devmap_s
 		prev = &key;
 	}
 	if (errno == ENOENT)
-		return -ENOENT;
+		return ext_err(-ENOENT);
 	return ext_fail(errno, "iterating map '%s' failed: %s", mi.name, strerror(errno));
 }

@@ -21,7 +21,14 @@ int ext_fail(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
-	return -abs(err);
+	return ext_err(-abs(err));
+}
+
+int ext_err(int ret)
+{
+	if (ret < 0)
+		errno = -ret;
+	return ret;
 }
 
 bool ext_opts_valid(const void *opts, size_t known_sz, const char *type_name)

@@ -11,6 +11,10 @@
 
 #include "bpf_ext/errors.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Forward-compatible opts, as libbpf does it: a caller built against a newer
  * header may pass a larger struct, as long as the fields we do not know are
  * zero. */
@@ -25,8 +29,11 @@ bool ext_opts_valid(const void *opts, size_t known_sz, const char *type_name);
 #define offsetofend(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
 #endif
 
-/* Record the explanation for this thread and return -err. */
+/* Record the explanation for this thread, set errno and return -err. */
 int ext_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* As libbpf's libbpf_err(): a negative ret is also left in errno. For the
+ * returns that keep bpfext_errmsg() as it is (the end of an iteration). */
+int ext_err(int ret);
 
 /* What an fd refers to, read from /proc/self/fd without touching the object. */
 enum ext_fd_kind {
@@ -87,4 +94,7 @@ int ext_check_map_name(const char *name);
 const char *ext_map_type_str(enum bpf_map_type t);
 const char *ext_prog_type_str(enum bpf_prog_type t);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
