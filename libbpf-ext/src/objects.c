@@ -30,6 +30,12 @@ enum ext_fd_kind ext_fd_kind(int fd)
 	return EXT_FD_OTHER;
 }
 
+int ext_not_writable(const char *map_name)
+{
+	return ext_fail(EPERM, "map '%s' is not writable through this fd (opened read-only "
+			"or frozen): open it read-write", map_name);
+}
+
 int ext_check_map_name(const char *name)
 {
 	size_t len, i;

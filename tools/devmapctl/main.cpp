@@ -219,7 +219,7 @@ Row slot_row(const dme::DevmapEgress::Slot& s)
                         prog_text(s.prog))};
 }
 
-Row slot_row(const dme::CpuMap::Slot& s)
+Row slot_row(const dme::Cpumap::Slot& s)
 {
     return {{{"cpu", s.cpu}, {"qsize", s.qsize}, {"prog", prog_json(s.prog)}},
             fmt::format("cpu {:<4} qsize {:<6} prog {}", s.cpu, s.qsize, prog_text(s.prog))};
@@ -245,7 +245,7 @@ std::vector<Row> slot_rows(const std::string& path)
 {
     std::vector<Row> rows;
     if (is_cpumap(path)) {
-        for (const auto& s : dme::CpuMap::open(path).slots())
+        for (const auto& s : dme::Cpumap::open(path).slots())
             rows.push_back(slot_row(s));
     } else {
         for (const auto& s : dme::DevmapEgress::open(path).slots())
@@ -310,7 +310,7 @@ void cmd_map_create(const MapCreateArgs& a, const Output& out)
     std::optional<dme::DevmapEgress> dev;
     std::optional<dme::CpuMap> cpu;
     if (type == "cpumap") {
-        cpu = dme::CpuMap::create(name, entries.value_or(0));
+        cpu = dme::Cpumap::create(name, entries.value_or(0));
     } else if (type == "devmap" || type == "devmap_hash") {
         if (!entries)
             usage_error("a " + type + " needs 'entries N'");
@@ -404,7 +404,7 @@ void set_devmap_slot(const SlotSetArgs& a, uint32_t key, Words& w)
     auto dev = dme::Interface::named(w.next("a device name"));
     w.after("the device");
     std::optional<dme::BpfObject> obj;
-    dme::DevmapEgress::SetOptions opts;
+    dme::DevmapSetOptions opts;
     opts.skip_xmit_check = a.force;
     if (auto prog = parse_prog<dme::EgressProgram>(w, obj))
         m.set(key, dev, *prog, opts);
@@ -415,7 +415,7 @@ void set_devmap_slot(const SlotSetArgs& a, uint32_t key, Words& w)
 
 void set_cpumap_slot(const SlotSetArgs& a, uint32_t cpu, Words& w)
 {
-    auto m = dme::CpuMap::open(a.path);
+    auto m = dme::Cpumap::open(a.path);
     if (a.force)
         usage_error("--force is for devmap slots; " + a.path + " is a cpumap");
     uint32_t qsize = parse_u32(w.next("a queue size"), "qsize");
@@ -425,7 +425,7 @@ void set_cpumap_slot(const SlotSetArgs& a, uint32_t cpu, Words& w)
                                 cpu, a.path, cpu, BPFEXT_CPUMAP_QSIZE_MIN, BPFEXT_CPUMAP_QSIZE_MAX));
     w.after("the queue size");
     std::optional<dme::BpfObject> obj;
-    dme::CpuMap::SetOptions opts;
+    dme::CpumapSetOptions opts;
     opts.allow_offline = a.allow_offline;
     if (auto prog = parse_prog<dme::CpumapProgram>(w, obj))
         m.set(cpu, qsize, *prog, opts);
@@ -460,7 +460,7 @@ void cmd_slot_del(const SlotDelArgs& a, bool cpumap_only, const Output& out)
     if (cpumap_only)
         require_cpumap(a.path);
     uint32_t key = parse_u32(a.key, cpumap_only ? "CPU" : "key");
-    bool erased = is_cpumap(a.path) ? dme::CpuMap::open(a.path).erase(key) : dme::DevmapEgress::open(a.path).erase(key);
+    bool erased = is_cpumap(a.path) ? dme::Cpumap::open(a.path).erase(key) : dme::DevmapEgress::open(a.path).erase(key);
     if (!erased)
         throw dme::Error(ENOENT, fmt::format("slot {} of {} is already empty", key, a.path));
     print_done(out);

@@ -10,7 +10,7 @@
 
 #include <bpf_ext/pin.h>
 
-#include "devmap_egress/devmap.hpp"
+#include "devmap_egress/slot_map.hpp"
 #include "devmap_egress/error.hpp"
 
 namespace dme {

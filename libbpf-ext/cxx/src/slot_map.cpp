@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-// Reading a map's identity and naming the program that sits in a slot.
+// Reading a map's identity, naming the program that sits in a slot, and the
+// slot map handle DevmapEgress and Cpumap share.
+#include "devmap_egress/slot_map.hpp"
+
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
-#include "devmap_egress/devmap.hpp"
-#include "devmap_egress/error.hpp"
-
 #include <bpf_ext/default_prog.h>
+#include <bpf_ext/pin.h>
 
 namespace dme {
 
@@ -28,6 +30,8 @@ MapInfo read_map_info(int fd)
         fail(errno, "cannot read map info of fd " + std::to_string(fd) + ": " + std::strerror(errno));
     return MapInfo{info.id, info.name, static_cast<bpf_map_type>(info.type), info.max_entries, info.value_size};
 }
+
+namespace detail {
 
 std::string format_tag(const unsigned char (&tag)[BPF_TAG_SIZE])
 {
@@ -58,22 +62,45 @@ SlotProgramInfo describe_program(uint32_t id, uint32_t slot_flags)
     return p;
 }
 
-void set_default_program(int map_fd, int prog_fd) { check(bpfext_map_set_default_prog(map_fd, prog_fd)); }
-
-bool clear_default_program(int map_fd)
+SlotMap::SlotMap(Fd fd, std::initializer_list<bpf_map_type> types, const char* what)
+    : fd_(std::move(fd)), info_(read_map_info(fd_.get()))
 {
-    int rc = bpfext_map_clear_default_prog(map_fd);
+    for (auto t : types)
+        if (info_.type == t)
+            return;
+    const char* type = libbpf_bpf_map_type_str(info_.type);
+    fail(EINVAL, "map '" + info_.name + "' (id " + std::to_string(info_.id) + ") is a " + (type ? type : "unknown") +
+                     " map, not " + what);
+}
+
+void SlotMap::pin(const std::string& path) const { check(bpfext_pin(fd(), path.c_str())); }
+
+void SlotMap::set_default_fd(int prog_fd) { check(bpfext_map_set_default_prog(fd(), prog_fd)); }
+
+bool SlotMap::clear_default()
+{
+    int rc = bpfext_map_clear_default_prog(fd());
     if (rc == -ENOENT)
         return false;
     check(rc);
     return true;
 }
 
-SlotProgramInfo default_program_of(int map_fd)
+SlotProgramInfo SlotMap::default_program() const
 {
     __u32 id = 0;
-    check(bpfext_map_get_default_prog(map_fd, &id));
+    check(bpfext_map_get_default_prog(fd(), &id));
     return describe_program(id);
 }
 
+bool SlotMap::erase_with(int (*del)(int, __u32), uint32_t key)
+{
+    int rc = del(fd(), key);
+    if (rc == -ENOENT)
+        return false;
+    check(rc);
+    return true;
+}
+
+}  // namespace detail
 }  // namespace dme
