@@ -98,6 +98,4 @@ Fd open_program_by_id(uint32_t id)
     return Fd(fd);
 }
 
-Fd open_pinned(const std::string& path) { return detail::open_pinned(path, detail::FdKind::prog); }
-
 }  // namespace dme
