@@ -130,6 +130,11 @@ int ext_slot_next(const struct ext_slot_kind *k, int map_fd, const __u32 *prev_k
 /* "map '%s' is not writable through this fd": -EPERM. */
 int ext_not_writable(const char *map_name);
 
+/* The frame every probe runs through its programs: 64 bytes, broadcast,
+ * EtherType 0x88b5 (local experimental), zero payload. */
+#define EXT_PROBE_FRAME_LEN 64
+extern const unsigned char ext_probe_frame[EXT_PROBE_FRAME_LEN];
+
 /* Map-wide default programs (kernel-patches/ 0003-0004). */
 bool ext_default_prog_supported(void);
 /* The explanation for a stock kernel: returns -EOPNOTSUPP. */

@@ -74,9 +74,8 @@ out_sock:
 
 static int run_bypass(struct bypass_job *job)
 {
-	unsigned char frame[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1,
-				    0x88, 0xb5 };
-	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame, .data_size_in = sizeof(frame),
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = ext_probe_frame,
+		    .data_size_in = sizeof(ext_probe_frame),
 		    .repeat = PROBE_FRAMES, .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
 		    .batch_size = 64);
 	struct bpfext_bypass_report *r = job->report;
