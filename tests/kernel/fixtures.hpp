@@ -55,7 +55,7 @@ struct Redirector {
     int fd() const { return bpf_program__fd(skel->progs.xdp_redirect_slot); }
     dme::DevmapEgress devmap() const { return dme::DevmapEgress::from(bpf_map__fd(skel->maps.tx_devmap)); }
     dme::DevmapEgress devmap_hash() const { return dme::DevmapEgress::from(bpf_map__fd(skel->maps.tx_devmap_hash)); }
-    dme::CpuMap cpumap() const { return dme::CpuMap::from(bpf_map__fd(skel->maps.tx_cpumap)); }
+    dme::Cpumap cpumap() const { return dme::Cpumap::from(bpf_map__fd(skel->maps.tx_cpumap)); }
 };
 
 // A counting egress program; its verdict can be switched at run time.
