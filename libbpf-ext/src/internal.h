@@ -19,6 +19,9 @@ extern "C" {
  * header may pass a larger struct, as long as the fields we do not know are
  * zero. */
 bool ext_opts_valid(const void *opts, size_t known_sz, const char *type_name);
+/* An output struct that starts with sz (bpfext_features,
+ * bpfext_bypass_report): zeroed up to the caller's sz, sz kept. */
+bool ext_out_reset(void *out, const char *type_name);
 #define EXT_OPTS_VALID(opts, type) \
 	ext_opts_valid(opts, offsetofend(struct type, type##__last_field), #type)
 #define EXT_OPTS_HAS(opts, field) \

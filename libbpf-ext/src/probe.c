@@ -43,15 +43,11 @@ static int run_once(struct bpf_program *prog, __u32 flags, __u32 *retval)
 int bpfext_probe(struct bpfext_features *f)
 {
 	struct probe_features *skel;
-	size_t sz;
 	__u32 ret;
 	int err;
 
-	if (!f || f->sz < sizeof(size_t))
-		return ext_fail(EINVAL, "struct bpfext_features: set sz to its sizeof");
-	sz = f->sz;
-	memset(f, 0, sz);
-	f->sz = sz;
+	if (!ext_out_reset(f, "bpfext_features"))
+		return -EINVAL;
 
 	f->devmap_prog = probe_map(BPF_MAP_TYPE_DEVMAP, sizeof(struct bpf_devmap_val));
 	f->devmap_hash = probe_map(BPF_MAP_TYPE_DEVMAP_HASH, sizeof(__u32));

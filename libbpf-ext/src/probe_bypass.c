@@ -135,14 +135,10 @@ int bpfext_probe_egress_bypass(struct bpfext_bypass_report *report)
 {
 	struct bypass_job job = { .report = report };
 	pthread_t t;
-	size_t sz;
 	int err;
 
-	if (!report || report->sz < sizeof(size_t))
-		return ext_fail(EINVAL, "struct bpfext_bypass_report: set sz to its sizeof");
-	sz = report->sz;
-	memset(report, 0, sz);
-	report->sz = sz;
+	if (!ext_out_reset(report, "bpfext_bypass_report"))
+		return -EINVAL;
 	/* A thread of its own: unshare() changes only the calling thread's
 	 * namespace, and the caller's must stay untouched. */
 	err = pthread_create(&t, NULL, bypass_thread, &job);
