@@ -88,6 +88,31 @@ void control_table(std::ostringstream& o, const json& rows)
         o << "\n" << unsupported;
 }
 
+void guard_table(std::ostringstream& o, const json& rows)
+{
+    if (rows.empty())
+        return;
+    o << "\n### Port-security guard, per legitimate frame from a VM\n\n"
+      << "BPF_PROG_TEST_RUN of the tap's XDP program on one frame, forwarding included; ns/frame median "
+         "[min–max]. none: forwarding alone; v1: the guard before port security.\n\n"
+      << "| frame | none | v1 | guard | guard ÷ v1 | guard ÷ none |\n|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& row : rows) {
+        const json& ns = row.at("ns_per_frame");
+        o << "| " << row.value("frame", "") << " | " << spread(ns.at("none")) << " | " << spread(ns.at("v1")) << " | "
+          << spread(ns.at("guard")) << " | " << fmt("%.2f", row.at("guard_to_v1").get<double>()) << " | "
+          << fmt("%.2f", row.at("guard_to_none").get<double>()) << " |\n";
+    }
+    o << "\nThe same frames' whole path as live frames (received on the tap, judged, redirected to the uplink, "
+         "transmitted), ns/frame:\n\n"
+      << "| frame | none | v1 | guard | guard ÷ v1 | guard ÷ none |\n|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& row : rows) {
+        const json& ns = row.at("path_ns_per_frame");
+        o << "| " << row.value("frame", "") << " | " << spread(ns.at("none")) << " | " << spread(ns.at("v1")) << " | "
+          << spread(ns.at("guard")) << " | " << fmt("%.2f", row.at("path_guard_to_v1").get<double>()) << " | "
+          << fmt("%.2f", row.at("path_guard_to_none").get<double>()) << " |\n";
+    }
+}
+
 void cpumap_table(std::ostringstream& o, const json& rows)
 {
     if (rows.empty())
@@ -150,6 +175,8 @@ std::string markdown(const json& r)
     control_table(o, r.at("control_plane"));
     if (r.contains("cpumap"))
         cpumap_table(o, r["cpumap"]);
+    if (r.contains("guard"))
+        guard_table(o, r["guard"]);
 
     if (r.contains("setup")) {
         o << "\nSetup (one run each):";

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* A VM's traffic policy, written once and compiled into both the XDP egress
- * program (devmap slot) and the tc egress program (skb path), which share one
- * set of maps per VM. Every header read is bounds-checked; malformed frames
- * are dropped and counted, never read past data_end. */
+/* A VM's traffic policy, written once and compiled into the XDP and tc
+ * programs of bpf/vm_firewall.bpf.c, which share one set of maps per VM:
+ *   vm_policy_to_vm()    what may reach the VM (its slot firewall);
+ *   vm_policy_from_vm()  what the VM may send (the port-security guard).
+ * The rules, with their RFCs: docs/port-security.md. Every header read is
+ * bounds-checked; malformed frames are dropped and counted, never read past
+ * data_end. */
 #ifndef DEVMAP_EGRESS_BPF_VM_POLICY_H
 #define DEVMAP_EGRESS_BPF_VM_POLICY_H
 
@@ -18,8 +21,7 @@
 
 #include "vm_policy_types.h"
 
-
-/* The VM's identity: its MAC, and its addresses (both families). */
+/* The VM's identity: its MAC, the tap's MAC, what it may act as. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -27,12 +29,32 @@ struct {
 	__type(value, struct vm_identity);
 } vm_identity SEC(".maps");
 
+/* The MACs the VM may send as: its own and its allowed pairs'. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VM_MAX_MACS);
+	__type(key, struct vm_mac);
+	__type(value, __u8);
+} vm_macs SEC(".maps");
+
+/* Addresses owned by (MAC, family): exact ones, then prefixes. The control
+ * plane also files each under the all-zero MAC, meaning "owned by one of the
+ * VM's MACs" (for frames to a group address); the guard never looks that up,
+ * since a zero source MAC is never an allowed MAC. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VM_MAX_ADDRS);
-	__type(key, struct vm_addr);
+	__type(key, struct vm_owned);
 	__type(value, __u8);
-} vm_addrs SEC(".maps");
+} vm_owned SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VM_MAX_OWNED_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vm_owned_prefix);
+	__type(value, __u8);
+} vm_owned_prefixes SEC(".maps");
 
 /* Allowed sources (host -> VM), by prefix. */
 struct {
@@ -79,27 +101,77 @@ static __always_inline void vm_count(__u32 path, __u32 reason, __u64 bytes)
 	}
 }
 
+/* Three 16-bit loads a side: every MAC the policy compares sits at an even
+ * offset (Ethernet header, ARP sha, ND options, map values). */
 static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
 {
-	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] &&
-	       a[4] == b[4] && a[5] == b[5];
+	const __u16 *x = (const void *)a, *y = (const void *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]));
 }
 
-static __always_inline int is_vm_addr4(__be32 ip)
+/* The same, copying: clang copies a packed struct's bytes one at a time. */
+static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
 {
-	struct vm_addr k = { .family = 4 };
+	__u16 *d = (void *)dst;
+	const __u16 *s = (const void *)src;
 
-	__builtin_memcpy(k.addr, &ip, 4);
-	return bpf_map_lookup_elem(&vm_addrs, &k) != NULL;
+	d[0] = s[0];
+	d[1] = s[1];
+	d[2] = s[2];
 }
 
-static __always_inline int is_vm_addr6(const struct in6_addr *ip)
+static __always_inline struct vm_identity *vm_id(void)
 {
-	struct vm_addr k = { .family = 6 };
+	__u32 zero = 0;
 
-	__builtin_memcpy(k.addr, ip, 16);
-	return bpf_map_lookup_elem(&vm_addrs, &k) != NULL;
+	return bpf_map_lookup_elem(&vm_identity, &zero);
 }
+
+/* Is `mac` one the VM may send as (or receive on)? */
+static __always_inline int vm_mac_allowed(const struct vm_identity *id, const __u8 *mac)
+{
+	struct vm_mac k = {};
+
+	if (mac_eq(mac, id->mac))
+		return 1;
+	mac_copy(k.mac, mac);
+	return bpf_map_lookup_elem(&vm_macs, &k) != NULL;
+}
+
+/* Is the address owned by `mac` (the all-zero MAC: by any of the VM's)? */
+/* The exact lookup first (most frames come from an address of their own);
+ * the prefix key is built only when it misses. */
+static __always_inline int vm_owns_prefix(const struct vm_owned *key)
+{
+	struct vm_owned_prefix k = { .prefixlen = VM_OWNED_FIXED_BITS + 128, .key = *key };
+
+	return bpf_map_lookup_elem(&vm_owned_prefixes, &k) != NULL;
+}
+
+static __always_inline int vm_owns4(const __u8 *mac, __be32 addr)
+{
+	struct vm_owned k = { .family = 4 };
+
+	mac_copy(k.mac, mac);
+	__builtin_memcpy(k.addr, &addr, 4);
+	if (bpf_map_lookup_elem(&vm_owned, &k))
+		return 1;
+	return vm_owns_prefix(&k);
+}
+
+static __always_inline int vm_owns6(const __u8 *mac, const void *addr)
+{
+	struct vm_owned k = { .family = 6 };
+
+	mac_copy(k.mac, mac);
+	__builtin_memcpy(k.addr, addr, 16);
+	if (bpf_map_lookup_elem(&vm_owned, &k))
+		return 1;
+	return vm_owns_prefix(&k);
+}
+
+static const __u8 vm_any_mac[6] = {};
 
 static __always_inline int port_allowed(__u8 proto, __u16 port)
 {
@@ -135,39 +207,62 @@ static __always_inline __u32 vm_check_l4(void *l4, void *data_end, __u8 proto)
 	return port_allowed(proto, port) ? VM_PASS : VM_DROP_PORT;
 }
 
+#define ICMPV6_RS 133
+#define ICMPV6_RA 134
+#define ICMPV6_NS 135
+#define ICMPV6_NA 136
+#define ICMPV6_REDIRECT 137
+#define ICMPV6_MLD2_REPORT 143
+#define ND_OPT_SLLA 1
+#define ND_OPT_TLLA 2
+
+/* Ethernet/IPv4 ARP (RFC 826). */
+struct vm_arp {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 op;
+	__u8 sha[6];
+	__u8 spa[4];
+	__u8 tha[6];
+	__u8 tpa[4];
+} __attribute__((packed));
+
 /* The host -> VM policy. Returns a vm_reason: VM_PASS or why it dropped. */
 static __always_inline __u32 vm_policy_to_vm(void *data, void *data_end)
 {
 	struct ethhdr *eth = data;
 	struct vm_identity *id;
-	__u32 zero = 0;
+	const __u8 *owner;
 	__u16 proto;
 	int group;
 
 	if ((void *)(eth + 1) > data_end)
 		return VM_DROP_MALFORMED;
-	id = bpf_map_lookup_elem(&vm_identity, &zero);
+	id = vm_id();
 	if (!id)
 		return VM_DROP_DST_MAC;
 	proto = bpf_ntohs(eth->h_proto);
 	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD)
 		return VM_DROP_VLAN; /* the tap is an untagged access port */
 
-	/* Unicast must be for this VM; group frames only for ARP and ICMPv6
-	 * (neighbour discovery), which are checked below like the rest. */
+	/* Unicast must be for one of the VM's MACs, and its address owned by
+	 * that MAC; a group frame's target by any of them. Group frames pass
+	 * only for ARP and ICMPv6 (neighbour discovery). */
 	group = eth->h_dest[0] & 1;
-	if (!group && !mac_eq(eth->h_dest, id->mac))
+	if (!group && !vm_mac_allowed(id, eth->h_dest))
 		return VM_DROP_DST_MAC;
+	owner = group ? vm_any_mac : eth->h_dest;
 
 	if (proto == ETH_P_ARP) {
-		/* Ethernet/IPv4 ARP: 8 bytes of header, then sha, spa, tha, tpa. */
-		__u8 *arp = (void *)(eth + 1);
+		struct vm_arp *arp = (void *)(eth + 1);
 		__be32 tpa;
 
-		if ((void *)arp + 28 > data_end)
+		if ((void *)(arp + 1) > data_end)
 			return VM_DROP_MALFORMED;
-		__builtin_memcpy(&tpa, arp + 24, 4);
-		return is_vm_addr4(tpa) ? VM_PASS : VM_DROP_DST_IP;
+		__builtin_memcpy(&tpa, arp->tpa, 4);
+		return vm_owns4(owner, tpa) ? VM_PASS : VM_DROP_DST_IP;
 	}
 	if (proto == ETH_P_IP) {
 		struct iphdr *ip = (void *)(eth + 1);
@@ -177,10 +272,24 @@ static __always_inline __u32 vm_policy_to_vm(void *data, void *data_end)
 			return VM_DROP_MALFORMED;
 		if ((void *)ip + ip->ihl * 4 > data_end)
 			return VM_DROP_MALFORMED;
-		if (group)
-			return VM_DROP_DST_MAC;
-		if (!is_vm_addr4(ip->daddr))
+		if (group) {
+			/* Only DHCP goes on to the rules: a server's reply to a
+			 * client that asked for broadcast replies (RFC 2131
+			 * 4.1), and a client's discover to a VM that serves. */
+			struct udphdr *udp = (void *)ip + ip->ihl * 4;
+			int reply, discover;
+
+			if (ip->daddr != 0xffffffff || ip->protocol != IPPROTO_UDP ||
+			    (void *)(udp + 1) > data_end)
+				return VM_DROP_DST_MAC;
+			reply = udp->source == bpf_htons(67) && udp->dest == bpf_htons(68);
+			discover = udp->source == bpf_htons(68) && udp->dest == bpf_htons(67) &&
+				   (id->flags & VM_MAY_SERVE_DHCP);
+			if (!reply && !discover)
+				return VM_DROP_DST_MAC;
+		} else if (!vm_owns4(owner, ip->daddr)) {
 			return VM_DROP_DST_IP;
+		}
 		src.addr = ip->saddr;
 		if (!bpf_map_lookup_elem(&allow_src4, &src))
 			return VM_DROP_SRC;
@@ -191,15 +300,32 @@ static __always_inline __u32 vm_policy_to_vm(void *data, void *data_end)
 	if (proto == ETH_P_IPV6) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 		struct vm_prefix6 src = { .prefixlen = 128 };
+		__u8 *icmp = (void *)(ip6 + 1);
 
 		if ((void *)(ip6 + 1) > data_end)
 			return VM_DROP_MALFORMED;
-		if (group && ip6->nexthdr != IPPROTO_ICMPV6)
-			return VM_DROP_DST_MAC;
-		/* Neighbour solicitations go to a solicited-node multicast
-		 * address; everything else must name the VM. */
-		if (!group && !is_vm_addr6(&ip6->daddr))
+		/* To a group MAC: ICMPv6 (neighbour discovery), or a DHCPv6
+		 * client's message to All_DHCP_Relay_Agents_and_Servers
+		 * (ff02::1:2) for a VM that serves. */
+		if (group && ip6->nexthdr != IPPROTO_ICMPV6) {
+			struct udphdr *udp = (void *)(ip6 + 1);
+
+			if (!(id->flags & VM_MAY_SERVE_DHCP) || ip6->nexthdr != IPPROTO_UDP ||
+			    (void *)(udp + 1) > data_end || udp->dest != bpf_htons(547) ||
+			    ip6->daddr.in6_u.u6_addr32[0] != bpf_htonl(0xff020000) ||
+			    ip6->daddr.in6_u.u6_addr32[1] || ip6->daddr.in6_u.u6_addr32[2] ||
+			    ip6->daddr.in6_u.u6_addr32[3] != bpf_htonl(0x00010002))
+				return VM_DROP_DST_MAC;
+		}
+		/* A multicast address names a group; any other must be the
+		 * VM's, whatever MAC carried it. */
+		if (ip6->daddr.in6_u.u6_addr8[0] != 0xff && !vm_owns6(owner, &ip6->daddr))
 			return VM_DROP_DST_IP;
+		/* Neighbour discovery from the link passes whatever the
+		 * allow-lists say: without it the VM has no IPv6. */
+		if (ip6->nexthdr == IPPROTO_ICMPV6 && ip6->hop_limit == 255 &&
+		    (void *)(icmp + 1) <= data_end && icmp[0] >= ICMPV6_RS && icmp[0] <= ICMPV6_NA)
+			return VM_PASS;
 		__builtin_memcpy(src.addr, &ip6->saddr, 16);
 		if (!bpf_map_lookup_elem(&allow_src6, &src))
 			return VM_DROP_SRC;
@@ -208,48 +334,414 @@ static __always_inline __u32 vm_policy_to_vm(void *data, void *data_end)
 	return VM_DROP_PROTO;
 }
 
-/* The VM -> host anti-spoofing check: the frame must come from the VM's own
- * MAC and, for IP and ARP, from one of its addresses. */
-static __always_inline __u32 vm_policy_from_vm(void *data, void *data_end)
+/* ---- The guard: VM -> anywhere (docs/port-security.md, "The guard") ---- */
+
+/* Packet offsets are kept below this so the verifier can bound pointers
+ * built from them; no XDP frame or pulled skb header is that long. */
+#define VM_OFF_MAX 0x3fff
+
+/* An offset already checked against VM_OFF_MAX, masked so the verifier sees
+ * the bound too: clang drops a plain mask it can prove redundant, and
+ * reloads spilled offsets without their bounds. */
+static __always_inline __u32 vm_off(__u32 off)
+{
+	asm volatile("" : "+r"(off));
+	return off & VM_OFF_MAX;
+}
+
+static __always_inline __u32 guard_arp(const struct ethhdr *eth, void *data_end)
+{
+	struct vm_arp *arp = (void *)(eth + 1);
+	__be32 spa, tpa;
+	__u16 op;
+
+	if ((void *)(arp + 1) > data_end)
+		return VM_DROP_MALFORMED;
+	op = bpf_ntohs(arp->op);
+	if (arp->htype != bpf_htons(1) || arp->ptype != bpf_htons(ETH_P_IP) || arp->hlen != 6 ||
+	    arp->plen != 4 || (op != 1 && op != 2))
+		return VM_DROP_MALFORMED;
+	if (!mac_eq(arp->sha, eth->h_source))
+		return VM_DROP_ARP_SPOOF;
+	__builtin_memcpy(&spa, arp->spa, 4);
+	__builtin_memcpy(&tpa, arp->tpa, 4);
+	if (!spa) /* RFC 5227 probe: only for an address of its own */
+		return op == 1 && vm_owns4(eth->h_source, tpa) ? VM_PASS : VM_DROP_ARP_SPOOF;
+	return vm_owns4(eth->h_source, spa) ? VM_PASS : VM_DROP_ARP_SPOOF;
+}
+
+static __always_inline __u32 guard_ip4(const struct vm_identity *id, const struct ethhdr *eth,
+				       void *data_end)
+{
+	struct iphdr *ip = (void *)(eth + 1);
+	__u32 hlen, tot, l4 = VM_PASS;
+	struct udphdr *udp;
+	__u16 frag;
+
+	if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
+		return VM_DROP_MALFORMED;
+	hlen = ip->ihl * 4;
+	tot = bpf_ntohs(ip->tot_len);
+	if (tot < hlen || (void *)ip + tot > data_end)
+		return VM_DROP_MALFORMED;
+	frag = bpf_ntohs(ip->frag_off);
+	udp = (void *)ip + hlen;
+	if (!ip->saddr) {
+		/* DHCP discover/request of a client with no address yet. */
+		if ((frag & 0x3fff) || ip->protocol != IPPROTO_UDP || hlen + 8 > tot ||
+		    (void *)(udp + 1) > data_end)
+			return VM_DROP_UNSPEC_SRC;
+		if (udp->source != bpf_htons(68) || udp->dest != bpf_htons(67) ||
+		    ip->daddr != 0xffffffff)
+			return VM_DROP_UNSPEC_SRC;
+		return VM_PASS;
+	}
+	/* The L4 verdict first, the source's after it (it comes first in the
+	 * spec): less is live across the lookup. */
+	if (ip->protocol == IPPROTO_UDP && !(frag & 0x1fff)) {
+		if (hlen + 8 > tot || (void *)(udp + 1) > data_end)
+			l4 = VM_DROP_MALFORMED;
+		else if (udp->source == bpf_htons(67) && !(id->flags & VM_MAY_SERVE_DHCP))
+			l4 = VM_DROP_DHCP_GUARD;
+	}
+	return vm_owns4(eth->h_source, ip->saddr) ? l4 : VM_DROP_IP_SPOOF;
+}
+
+/* What the extension-header walk found. Offsets count from the IPv6 header. */
+struct ip6_chain {
+	__u32 off;      /* the upper-layer header */
+	__u8 proto;     /* its protocol */
+	__u8 fragmented;
+	__u8 first_frag; /* a Fragment header with offset 0 and M = 1 */
+	__u8 later_frag; /* offset > 0: no upper layer here */
+};
+
+static __always_inline int is_ext_hdr(__u8 nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_FRAGMENT ||
+	       nh == IPPROTO_DSTOPTS || nh == IPPROTO_AH;
+}
+
+/* Walk the extension headers of the IPv6 packet at offset l3 of the frame,
+ * `end` bytes long. */
+static __always_inline __u32 ip6_walk(void *data, void *data_end, __u32 l3, __u32 end,
+				      struct ip6_chain *c)
+{
+	__u32 off = sizeof(struct ipv6hdr), len;
+	__u8 nh;
+	int i;
+
+	if (l3 > 64 || data + l3 + sizeof(struct ipv6hdr) > data_end)
+		return VM_DROP_MALFORMED;
+	nh = ((struct ipv6hdr *)(data + l3))->nexthdr;
+	for (i = 0; i <= VM_MAX_EXT_HDRS; i++) {
+		__u8 *h;
+
+		if (!is_ext_hdr(nh))
+			break;
+		if (i == VM_MAX_EXT_HDRS)
+			return VM_DROP_EXT_HDR;
+		if (off + 8 > end || off > VM_OFF_MAX)
+			return VM_DROP_MALFORMED;
+		h = data + l3 + vm_off(off);
+		if ((void *)(h + 8) > data_end)
+			return VM_DROP_MALFORMED;
+		if (nh == IPPROTO_FRAGMENT) {
+			__u16 fo = (h[2] << 8 | h[3]);
+
+			c->fragmented = 1;
+			if (fo & 0xfff8) {
+				c->later_frag = 1;
+				return VM_PASS;
+			}
+			c->first_frag |= fo & 1; /* any of them, if there are several */
+			len = 8;
+		} else if (nh == IPPROTO_AH) {
+			len = (h[1] + 2) * 4;
+		} else {
+			len = (h[1] + 1) * 8;
+		}
+		if (off + len > end)
+			return VM_DROP_MALFORMED;
+		nh = h[0];
+		off += len;
+	}
+	c->off = off;
+	c->proto = nh;
+	return VM_PASS;
+}
+
+/* The ND option walk's input (the frame's source MAC) and findings. */
+struct nd_opts {
+	__u8 src_mac[6];
+	__u8 slla;      /* an SLLA option is present */
+	__u8 bad_slla;  /* one is not length 1 or not the source MAC */
+	__u8 bad_tlla;
+	__u8 pad[3];
+};
+
+static __always_inline int nd_fixed_len(__u8 type)
+{
+	switch (type) {
+	case ICMPV6_RS: return 8;
+	case ICMPV6_RA: return 16;
+	case ICMPV6_NS: return 24;
+	case ICMPV6_NA: return 24;
+	case ICMPV6_REDIRECT: return 40;
+	}
+	return 0;
+}
+
+/* Options from frame offset `off` to `end` (RFC 4861 section 4.6). */
+static __always_inline __u32 nd_walk(void *data, void *data_end, __u32 off, __u32 end,
+				     struct nd_opts *o)
+{
+	int i;
+
+	for (i = 0; i <= VM_MAX_ND_OPTS; i++) {
+		__u8 *opt;
+		__u32 len;
+
+		if (off >= end)
+			return VM_PASS;
+		if (i == VM_MAX_ND_OPTS || off + 2 > end || off > VM_OFF_MAX)
+			return VM_DROP_MALFORMED;
+		opt = data + vm_off(off);
+		if ((void *)(opt + 2) > data_end)
+			return VM_DROP_MALFORMED;
+		len = opt[1] * 8;
+		if (!len || off + len > end)
+			return VM_DROP_MALFORMED;
+		if (opt[0] == ND_OPT_SLLA || opt[0] == ND_OPT_TLLA) {
+			__u8 bad = len != 8 || (void *)(opt + 8) > data_end ||
+				   !mac_eq(opt + 2, o->src_mac);
+
+			if (opt[0] == ND_OPT_SLLA) {
+				o->slla = 1;
+				o->bad_slla |= bad;
+			} else {
+				o->bad_tlla |= bad;
+			}
+		}
+		off += len;
+	}
+	return VM_DROP_MALFORMED;
+}
+
+/* The walks are global functions, verified once on their own: inlined,
+ * their loops multiply each other's verifier states past the limit. They
+ * take the context, since a packet pointer cannot cross a global call. */
+#define VM_DEFINE_WALKS(ctx_type, name)                                                       \
+	__noinline __u32 vm_ip6_walk_##name(ctx_type *ctx, __u32 l3, __u32 end,                 \
+					    struct ip6_chain *c)                               \
+	{                                                                                     \
+		if (!c)                                                                       \
+			return VM_DROP_MALFORMED;                                             \
+		return ip6_walk((void *)(long)ctx->data, (void *)(long)ctx->data_end, l3, end, c); \
+	}                                                                                     \
+	__noinline __u32 vm_nd_walk_##name(ctx_type *ctx, __u32 off, __u32 end,                 \
+					   struct nd_opts *o)                                  \
+	{                                                                                     \
+		if (!o)                                                                       \
+			return VM_DROP_MALFORMED;                                             \
+		return nd_walk((void *)(long)ctx->data, (void *)(long)ctx->data_end, off, end, o); \
+	}
+
+VM_DEFINE_WALKS(struct xdp_md, xdp)
+VM_DEFINE_WALKS(struct __sk_buff, skb)
+
+/* Which program kind calls the policy: picks the walks built for its ctx. */
+enum vm_ctx_kind { VM_CTX_XDP, VM_CTX_SKB };
+
+static __always_inline __u32 vm_ip6_walk(void *ctx, enum vm_ctx_kind kind, __u32 l3, __u32 end,
+					 struct ip6_chain *c)
+{
+	return kind == VM_CTX_SKB ? vm_ip6_walk_skb(ctx, l3, end, c) : vm_ip6_walk_xdp(ctx, l3, end, c);
+}
+
+static __always_inline __u32 vm_nd_walk(void *ctx, enum vm_ctx_kind kind, __u32 off, __u32 end,
+					struct nd_opts *o)
+{
+	return kind == VM_CTX_SKB ? vm_nd_walk_skb(ctx, off, end, o) : vm_nd_walk_xdp(ctx, off, end, o);
+}
+
+/* Is `dst` the solicited-node multicast address of `target` (RFC 4291)? */
+static __always_inline int is_solicited_node(const __u8 *dst, const __u8 *target)
+{
+	static const __u8 prefix[13] = { 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff };
+	int i;
+
+	for (i = 0; i < 13; i++)
+		if (dst[i] != prefix[i])
+			return 0;
+	return dst[13] == target[13] && dst[14] == target[14] && dst[15] == target[15];
+}
+
+static __always_inline int ip6_unspecified(const struct in6_addr *a)
+{
+	return !(a->in6_u.u6_addr32[0] | a->in6_u.u6_addr32[1] | a->in6_u.u6_addr32[2] |
+		 a->in6_u.u6_addr32[3]);
+}
+
+static __always_inline void *vm_ctx_data(void *ctx, enum vm_ctx_kind kind)
+{
+	return kind == VM_CTX_SKB ? (void *)(long)((struct __sk_buff *)ctx)->data
+				  : (void *)(long)((struct xdp_md *)ctx)->data;
+}
+
+static __always_inline void *vm_ctx_data_end(void *ctx, enum vm_ctx_kind kind)
+{
+	return kind == VM_CTX_SKB ? (void *)(long)((struct __sk_buff *)ctx)->data_end
+				  : (void *)(long)((struct xdp_md *)ctx)->data_end;
+}
+
+/* A global call invalidates packet pointers: get the IPv6 header again. */
+static __always_inline struct ipv6hdr *vm_reload_ip6(void *ctx, enum vm_ctx_kind kind, void **data_end)
+{
+	struct ipv6hdr *ip6 = vm_ctx_data(ctx, kind) + sizeof(struct ethhdr);
+
+	*data_end = vm_ctx_data_end(ctx, kind);
+	return (void *)(ip6 + 1) > *data_end ? NULL : ip6;
+}
+
+static __always_inline __u32 guard_ip6(void *ctx, enum vm_ctx_kind kind, const struct vm_identity *id,
+				       const struct ethhdr *eth, void *data_end)
+{
+	struct ipv6hdr *ip6 = (void *)(eth + 1);
+	struct ip6_chain c = {};
+	struct nd_opts o = {};
+	__u8 src_mac[6], type = 0, *icmp = NULL;
+	__u32 end, reason, l4 = VM_PASS;
+	int unspec, fixed = 0;
+
+	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+		return VM_DROP_MALFORMED;
+	end = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	if ((void *)ip6 + end > data_end)
+		return VM_DROP_MALFORMED;
+	if (ip6->saddr.in6_u.u6_addr8[0] == 0xff)
+		return VM_DROP_IP_SPOOF;
+	mac_copy(src_mac, eth->h_source);
+	if (is_ext_hdr(ip6->nexthdr)) {
+		reason = vm_ip6_walk(ctx, kind, sizeof(*eth), end, &c);
+		if (reason != VM_PASS)
+			return reason;
+		ip6 = vm_reload_ip6(ctx, kind, &data_end);
+		if (!ip6)
+			return VM_DROP_MALFORMED;
+	} else { /* most packets: no call to walk what is not there */
+		c.off = sizeof(*ip6);
+		c.proto = ip6->nexthdr;
+	}
+	unspec = ip6_unspecified(&ip6->saddr);
+	if (c.later_frag) {
+		if (unspec)
+			return VM_DROP_UNSPEC_SRC;
+		return vm_owns6(src_mac, &ip6->saddr) ? VM_PASS : VM_DROP_IP_SPOOF;
+	}
+	if (c.first_frag && c.proto != IPPROTO_NONE && c.off + 8 > end)
+		return VM_DROP_EXT_HDR; /* RFC 7112 */
+	if (c.off > VM_OFF_MAX)
+		return VM_DROP_MALFORMED;
+
+	if (c.proto == IPPROTO_ICMPV6) {
+		if (c.off + 4 > end)
+			return VM_DROP_MALFORMED;
+		icmp = (void *)ip6 + vm_off(c.off);
+		if ((void *)(icmp + 4) > data_end)
+			return VM_DROP_MALFORMED;
+		type = icmp[0];
+		fixed = nd_fixed_len(type);
+		if (fixed) {
+			if (c.off + fixed > end)
+				return VM_DROP_MALFORMED;
+			if (c.fragmented)
+				return VM_DROP_FRAGMENT; /* RFC 6980 */
+			mac_copy(o.src_mac, src_mac);
+			reason = vm_nd_walk(ctx, kind, sizeof(*eth) + c.off + fixed, sizeof(*eth) + end, &o);
+			if (reason != VM_PASS)
+				return reason;
+			ip6 = vm_reload_ip6(ctx, kind, &data_end);
+			if (!ip6)
+				return VM_DROP_MALFORMED;
+			icmp = (void *)ip6 + vm_off(c.off);
+			/* NS and NA: their target is read below. */
+			if (fixed >= 24 && (void *)(icmp + 24) > data_end)
+				return VM_DROP_MALFORMED;
+		}
+	}
+
+	if (unspec) {
+		if (c.proto != IPPROTO_ICMPV6 || c.fragmented || !icmp)
+			return VM_DROP_UNSPEC_SRC;
+		if (type == ICMPV6_NS) {
+			if ((void *)(icmp + 24) > data_end)
+				return VM_DROP_MALFORMED;
+			if (!is_solicited_node(ip6->daddr.in6_u.u6_addr8, icmp + 8))
+				return VM_DROP_UNSPEC_SRC;
+			if (o.slla || !vm_owns6(src_mac, icmp + 8))
+				return VM_DROP_ND_SPOOF;
+			return VM_PASS;
+		}
+		if (type == ICMPV6_MLD2_REPORT) /* to ff02::16, all MLDv2 routers */
+			return ip6->daddr.in6_u.u6_addr32[0] == bpf_htonl(0xff020000) &&
+			       !ip6->daddr.in6_u.u6_addr32[1] && !ip6->daddr.in6_u.u6_addr32[2] &&
+			       ip6->daddr.in6_u.u6_addr32[3] == bpf_htonl(0x16) ? VM_PASS : VM_DROP_UNSPEC_SRC;
+		if (type == ICMPV6_RS)
+			return o.slla ? VM_DROP_ND_SPOOF : VM_PASS;
+		return VM_DROP_UNSPEC_SRC;
+	}
+	/* The UDP verdict before the source lookup, as for IPv4. */
+	if (c.proto == IPPROTO_UDP) {
+		struct udphdr *udp = (void *)ip6 + vm_off(c.off);
+
+		if (c.off + 8 > end || (void *)(udp + 1) > data_end)
+			l4 = VM_DROP_MALFORMED;
+		else if (udp->source == bpf_htons(547) && !(id->flags & VM_MAY_SERVE_DHCP))
+			l4 = VM_DROP_DHCP_GUARD;
+	}
+	if (!vm_owns6(src_mac, &ip6->saddr))
+		return VM_DROP_IP_SPOOF;
+
+	if (fixed) {
+		if ((type == ICMPV6_RA || type == ICMPV6_REDIRECT) && !(id->flags & VM_MAY_ROUTE))
+			return VM_DROP_RA_GUARD; /* RFC 6105 */
+		if (type == ICMPV6_RS || type == ICMPV6_RA || type == ICMPV6_NS)
+			return o.bad_slla ? VM_DROP_ND_SPOOF : VM_PASS;
+		if (type == ICMPV6_NA) {
+			if (!icmp || (void *)(icmp + 24) > data_end)
+				return VM_DROP_MALFORMED;
+			if (!vm_owns6(src_mac, icmp + 8) || o.bad_tlla)
+				return VM_DROP_ND_SPOOF;
+		}
+		return VM_PASS;
+	}
+	return l4;
+}
+
+/* The VM -> anywhere port security: the frame must come from one of the
+ * VM's MACs and claim, at every layer, only what that MAC owns. `id` is
+ * vm_id(), looked up by the caller, which forwards with it too. */
+static __always_inline __u32 vm_policy_from_vm(void *ctx, enum vm_ctx_kind kind,
+					       const struct vm_identity *id, void *data,
+					       void *data_end)
 {
 	struct ethhdr *eth = data;
-	struct vm_identity *id;
-	__u32 zero = 0;
 	__u16 proto;
 
 	if ((void *)(eth + 1) > data_end)
 		return VM_DROP_MALFORMED;
-	id = bpf_map_lookup_elem(&vm_identity, &zero);
-	if (!id || !mac_eq(eth->h_source, id->mac))
-		return VM_DROP_SPOOF;
+	if (!id || !vm_mac_allowed(id, eth->h_source))
+		return VM_DROP_MAC_SPOOF;
 	proto = bpf_ntohs(eth->h_proto);
-	if (proto == ETH_P_IP) {
-		struct iphdr *ip = (void *)(eth + 1);
-
-		if ((void *)(ip + 1) > data_end || ip->ihl < 5)
-			return VM_DROP_MALFORMED;
-		return is_vm_addr4(ip->saddr) ? VM_PASS : VM_DROP_SPOOF;
-	}
-	if (proto == ETH_P_IPV6) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-		__u8 unspecified[16] = {};
-
-		if ((void *)(ip6 + 1) > data_end)
-			return VM_DROP_MALFORMED;
-		/* DAD probes come from :: */
-		if (!__builtin_memcmp(&ip6->saddr, unspecified, 16) && ip6->nexthdr == IPPROTO_ICMPV6)
-			return VM_PASS;
-		return is_vm_addr6(&ip6->saddr) ? VM_PASS : VM_DROP_SPOOF;
-	}
-	if (proto == ETH_P_ARP) {
-		__u8 *arp = (void *)(eth + 1);
-		__be32 spa;
-
-		if ((void *)arp + 28 > data_end)
-			return VM_DROP_MALFORMED;
-		__builtin_memcpy(&spa, arp + 14, 4);
-		return is_vm_addr4(spa) ? VM_PASS : VM_DROP_SPOOF;
-	}
+	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD || proto == 0x9100)
+		return VM_DROP_VLAN;
+	if (proto == ETH_P_ARP)
+		return guard_arp(eth, data_end);
+	if (proto == ETH_P_IP)
+		return guard_ip4(id, eth, data_end);
+	if (proto == ETH_P_IPV6)
+		return guard_ip6(ctx, kind, id, eth, data_end);
 	return VM_DROP_PROTO;
 }
 

@@ -48,7 +48,14 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 want_ver=$(sed -n 's/^version: //p' "$HERE/BASE")
 have_ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-[ "$have_ver" = "$want_ver" ] || log "WARNING: linux-source-6.12 is $have_ver, BASE says $want_ver"
+# Debian's linux-source-6.12 moves with security updates: the series is built
+# on whatever version the archive serves, and BASE names the one it was last
+# verified on. A patch that stops applying fails the build, naming both.
+if [ "$have_ver" = "$want_ver" ]; then
+	log "linux-source-6.12 $have_ver (the version in BASE)"
+else
+	log "NOTE: linux-source-6.12 is $have_ver; the series was verified on $want_ver (BASE)"
+fi
 
 # --- the series ---------------------------------------------------------
 patches=()
@@ -96,7 +103,16 @@ if [ "$(cat "$SRC/.stamp-src" 2>/dev/null)" != "$src_hash" ]; then
 	: > "$SRC/.patched-files"
 	for p in "${patches[@]}"; do
 		log "applying $(basename "$p")"
-		patch -d "$SRC" -p1 --batch --forward --quiet < "$p"
+		if ! patch -d "$SRC" -p1 --batch --forward --quiet < "$p"; then
+			if [ "$have_ver" = "$want_ver" ]; then
+				hint="the version the series was verified on (BASE): the patch itself is broken"
+			else
+				hint="the series was verified on $want_ver (BASE): rebase it onto $have_ver and record that in BASE"
+			fi
+			echo "build.sh: $(basename "$p") does not apply to linux-source-6.12 $have_ver; $hint" >&2
+			rm -rf "$SRC"
+			exit 1
+		fi
 		sed -n 's|^+++ b/||p' "$p" >> "$SRC/.patched-files"
 	done
 	# Files the previous series had touched are back to the tarball's old

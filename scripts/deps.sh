@@ -19,6 +19,10 @@ packages=(
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libcap-dev
   catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
   iproute2 ethtool python3 bash-completion
+  # tests/port_security: the spoof matrix is crafted with scapy
+  python3-scapy
+  # test_real_clients: a real DHCP server and RA sender, DHCP client, ping
+  dnsmasq-base busybox iputils-ping
 )
 if [ "$arch" = arm64 ]; then
   # The libraries the arm64 binaries link; CLI11, nlohmann-json and catch2 are

@@ -11,7 +11,10 @@
 #include <cstring>
 
 #include "fixtures.hpp"
+#include "stats.hpp"
 #include "vm_host.hpp"
+
+#include <bpf_ext/pin.h>
 
 using namespace testing;
 
@@ -180,6 +183,11 @@ TEST_CASE("the VM policy gives the same verdict and reason on the XDP and skb pa
         {"source not allowed (IPv6)", udp6_frame(bad6.data(), me6.data(), 4000, 8080, 18, vm), VM_DROP_SRC},
         {"another VM's MAC", udp4_frame(good, me, 4000, 8080, 18, testing::Mac{{2, 0, 0, 0, 0, 6}}), VM_DROP_DST_MAC},
         {"broadcast IPv4", udp4_frame(good, me, 4000, 8080, 18), VM_DROP_DST_MAC},
+        // A DHCP reply broadcast for a client that asked for it goes on to the
+        // operator's rules (here: UDP 68 not allowed); from a stranger: src.
+        {"DHCP reply to 255.255.255.255", udp4_frame(good, 0xffffffff, 67, 68, 18), VM_DROP_PORT},
+        {"DHCP reply to 255.255.255.255, stranger", udp4_frame(bad, 0xffffffff, 67, 68, 18), VM_DROP_SRC},
+        {"broadcast to 255.255.255.255, not DHCP", udp4_frame(good, 0xffffffff, 67, 69, 18), VM_DROP_DST_MAC},
         {"not the VM's address", udp4_frame(good, ip4("10.1.0.6"), 4000, 8080, 18, vm), VM_DROP_DST_IP},
         {"VLAN-tagged", vlan, VM_DROP_VLAN},
         {"non-first fragment", frag, VM_DROP_FRAGMENT},
@@ -207,13 +215,89 @@ TEST_CASE("the guard lets the VM speak only as itself", "[vmhost][firewall]")
     uint32_t ret = 0;
     CHECK(h.via_guard(udp4_frame(me, them, 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_PASS);
     CHECK(ret == XDP_REDIRECT);  // to the uplink's slot
-    CHECK(h.via_guard(udp4_frame(ip4("10.1.0.6"), them, 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_SPOOF);
+    CHECK(h.via_guard(udp4_frame(ip4("10.1.0.6"), them, 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_IP_SPOOF);
     CHECK(ret == XDP_DROP);
-    CHECK(h.via_guard(udp4_frame(me, them, 4000, 53, 18, ext, testing::Mac{{2, 0, 0, 0, 0, 6}}), &ret) == VM_DROP_SPOOF);
+    CHECK(h.via_guard(udp4_frame(me, them, 4000, 53, 18, ext, testing::Mac{{2, 0, 0, 0, 0, 6}}), &ret) == VM_DROP_MAC_SPOOF);
     auto me6 = ip6(kVm6), other6 = ip6("fd00::6"), them6 = ip6("2001:db8:1::7");
     CHECK(h.via_guard(udp6_frame(me6.data(), them6.data(), 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_PASS);
-    CHECK(h.via_guard(udp6_frame(other6.data(), them6.data(), 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_SPOOF);
+    CHECK(h.via_guard(udp6_frame(other6.data(), them6.data(), 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_IP_SPOOF);
     Frame cut = udp4_frame(me, them, 4000, 53, 18, ext, to_mac(kVmMac));
     cut.resize(14 + 8);
     CHECK(h.via_guard(cut, &ret) == VM_DROP_MALFORMED);
+}
+
+TEST_CASE("devmapctl stats shows a VM firewall's verdicts by path and reason", "[vmhost][firewall][stats]")
+{
+    OneVmHost h;
+    auto vm = to_mac(kVmMac);
+    uint32_t good = ip4("198.51.100.7"), me = ip4(kVm4);
+    REQUIRE(h.via_xdp(udp4_frame(good, me, 4000, 8080, 18, vm)) == VM_PASS);
+    REQUIRE(h.via_xdp(udp4_frame(good, me, 4000, 22, 18, vm)) == VM_DROP_PORT);
+    uint32_t ret = 0;
+    auto ext = testing::Mac{{2, 0, 0, 0, 0, 0x77}};
+    REQUIRE(h.via_guard(udp4_frame(ip4("10.1.0.6"), good, 4000, 53, 18, ext, vm), &ret) == VM_DROP_IP_SPOOF);
+
+    h.host.ports().pin("/sys/fs/bpf/vmfw_ports");
+    devmapctl::SlotStats stats;
+    auto rows = stats.sample("/sys/fs/bpf/vmfw_ports", std::chrono::milliseconds(50));
+    REQUIRE(bpfext_unpin("/sys/fs/bpf/vmfw_ports") == 0);
+    nlohmann::json vm_row, uplink_row;
+    for (const auto& r : rows)
+        (r["key"] == 5 ? vm_row : uplink_row) = r;
+    INFO(rows.dump());
+    REQUIRE(vm_row.is_object());
+    CHECK(vm_row["vm_verdicts"]["xdp"]["pass"] == 1);
+    CHECK(vm_row["vm_verdicts"]["xdp"]["port"] == 1);
+    CHECK(vm_row["vm_verdicts"]["guard"]["ip-spoof"] == 1);
+    CHECK_FALSE(vm_row["vm_verdicts"]["guard"].contains("pass"));
+    CHECK(uplink_row["vm_verdicts"].is_null());  // the uplink's slot has no program
+}
+
+TEST_CASE("a VM identity the guard could not enforce is refused, and the host is left as it was", "[vmhost][firewall]")
+{
+    Target uplink{"bpnic"}, tap{"bptap"};
+    vmhost::VmHost host{dme::Interface::index(uplink.near().ifindex)};
+    auto good = [] {
+        vmhost::VmPolicy p;
+        p.mac = kVmMac;
+        p.addrs = {vmhost::IpAddr::parse(kVm4)};
+        return p;
+    };
+    struct Bad {
+        const char* what;
+        std::function<void(vmhost::VmPolicy&)> spoil;
+        const char* message;
+    };
+    std::vector<Bad> bad = {
+        {"multicast MAC", [](auto& p) { p.mac = vmhost::Mac::parse("01:00:5e:00:00:01"); }, "mac 01:00:5e:00:00:01 is not a unicast MAC"},
+        {"zero MAC", [](auto& p) { p.mac = vmhost::Mac{}; }, "mac 00:00:00:00:00:00 is not a unicast MAC"},
+        {"multicast address", [](auto& p) { p.addrs.push_back(vmhost::IpAddr::parse("224.0.0.1")); }, "addrs: 224.0.0.1 cannot be a VM's own address"},
+        {"unspecified address", [](auto& p) { p.addrs.push_back(vmhost::IpAddr::parse("::")); }, "addrs: :: cannot be a VM's own address"},
+        {"multicast prefix", [](auto& p) { p.prefixes.push_back(vmhost::Prefix::parse("ff00::/8")); }, "prefixes: ff00:: cannot be"},
+        {"link-local outside fe80::/10", [](auto& p) { p.link_local = vmhost::IpAddr::parse("fd00::1"); }, "link_local fd00::1 is not an IPv6 link-local address"},
+        {"group MAC in a pair", [](auto& p) { p.allowed_pairs.push_back({vmhost::Mac::parse("ff:ff:ff:ff:ff:ff"), vmhost::Prefix::parse("10.1.0.9/32")}); }, "allowed_pairs: mac ff:ff:ff:ff:ff:ff is not a unicast MAC"},
+        {"too many MACs", [](auto& p) { for (int i = 0; i < VM_MAX_MACS; i++) p.allowed_pairs.push_back({vmhost::Mac{{2, 9, 9, 9, 9, uint8_t(i)}}, vmhost::Prefix::parse("10.1.0.9/32")}); }, "more than 8 MACs"},
+    };
+    for (const auto& b : bad) {
+        INFO(b.what);
+        auto p = good();
+        b.spoil(p);
+        try {
+            host.add_vm(5, tap.dev(), p);
+            FAIL("accepted");
+        } catch (const dme::Error& e) {
+            CHECK_THAT(e.what(), Catch::Contains(b.message));
+            CHECK((e.code() == EINVAL || e.code() == E2BIG));
+        }
+        CHECK(host.vm(5) == nullptr);
+        CHECK_FALSE(host.ports().get(5).has_value());
+        struct {
+            uint8_t mac[6], pad[2];
+        } k{};  // host_ports.h's mac_key
+        uint32_t port = 0;
+        std::memcpy(k.mac, p.mac.b.data(), 6);
+        CHECK(bpf_map_lookup_elem(host.mac_to_port_fd(), &k, &port) != 0);
+    }
+    // The same host then takes a good VM.
+    CHECK(host.add_vm(5, tap.dev(), good()).port() == 5);
 }

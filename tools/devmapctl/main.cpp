@@ -504,6 +504,15 @@ void cmd_stats(const StatsArgs& a, const Output& out)
                        r["prog"].is_null() ? "-" : printable(r["prog"]["name"].get<std::string>()),
                        r["prog_runs_per_s"].get<double>(), r["dev_sent_per_s"].get<double>(),
                        r["dev_not_sent_per_s"].get<double>(), r["dev_xmit_errors_per_s"].get<double>());
+        // A VM firewall's verdicts (bpf/vm_policy.h): packets by path and reason.
+        for (const auto& r : rows)
+            if (r.contains("vm_verdicts") && r["vm_verdicts"].is_object())
+                for (const auto& [path, reasons] : r["vm_verdicts"].items()) {
+                    std::string line;
+                    for (const auto& [reason, packets] : reasons.items())
+                        line += fmt::format("{}{} {}", line.empty() ? "" : ", ", reason, packets.get<uint64_t>());
+                    fmt::print("{:<6} {} {}: {}\n", r["key"].get<uint32_t>(), "verdicts", path, line);
+                }
         std::fflush(stdout);
     } while (a.watch);
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -15,6 +16,7 @@
 #include <devmap_egress/error.hpp>
 
 #include "devmap_xmit_stats.skel.h"
+#include "vm_policy_types.h"
 
 namespace devmapctl {
 
@@ -59,6 +61,48 @@ std::map<uint32_t, XmitCounts> read_xmit(int map_fd, uint32_t netns)
         prev = &key;
     }
     return out;
+}
+
+// A VM firewall's verdict counters (bpf/vm_policy.h), if the slot's program
+// has them: a map named "verdicts" shaped [path][reason] of vm_count.
+nlohmann::json vm_verdicts(uint32_t prog_id)
+{
+    static const char* const reasons[VM_REASONS] = VM_REASON_NAMES;
+    static const char* const paths[VM_PATHS] = VM_PATH_NAMES;
+    if (!prog_id)
+        return nullptr;
+    dme::Fd prog(bpf_prog_get_fd_by_id(prog_id));
+    if (!prog)
+        return nullptr;
+    uint32_t map_ids[16] = {};
+    bpf_prog_info info{};
+    info.nr_map_ids = 16;
+    info.map_ids = uint64_t(uintptr_t(map_ids));
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(prog.get(), &info, &len))
+        return nullptr;
+    for (uint32_t i = 0; i < std::min(info.nr_map_ids, 16u); i++) {
+        dme::Fd map(bpf_map_get_fd_by_id(map_ids[i]));
+        bpf_map_info m{};
+        uint32_t mlen = sizeof(m);
+        if (!map || bpf_obj_get_info_by_fd(map.get(), &m, &mlen) || std::strcmp(m.name, "verdicts") ||
+            m.type != BPF_MAP_TYPE_PERCPU_ARRAY || m.value_size != sizeof(vm_count) ||
+            m.max_entries != VM_PATHS * VM_REASONS)
+            continue;
+        nlohmann::json out = nlohmann::json::object();
+        std::vector<vm_count> per_cpu(libbpf_num_possible_cpus());
+        for (uint32_t key = 0; key < m.max_entries; key++) {
+            if (bpf_map_lookup_elem(map.get(), &key, per_cpu.data()))
+                continue;
+            uint64_t packets = 0;
+            for (const auto& c : per_cpu)
+                packets += c.packets;
+            if (packets)
+                out[paths[key / VM_REASONS]][reasons[key % VM_REASONS]] = packets;
+        }
+        return out;
+    }
+    return nullptr;
 }
 
 uint64_t prog_runs(uint32_t id)
@@ -131,7 +175,9 @@ nlohmann::json SlotStats::sample(const std::string& map_path, std::chrono::milli
                         // Per device: slots that share a device share these.
                         {"dev_sent_per_s", rate(a.sent, b.sent)},
                         {"dev_not_sent_per_s", rate(a.not_sent, b.not_sent)},
-                        {"dev_xmit_errors_per_s", rate(a.errors, b.errors)}});
+                        {"dev_xmit_errors_per_s", rate(a.errors, b.errors)},
+                        // A VM firewall's verdicts by path and reason, since it loaded.
+                        {"vm_verdicts", vm_verdicts(s.prog.id)}});
     }
     return rows;
 }

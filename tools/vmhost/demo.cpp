@@ -45,8 +45,6 @@ using testing::VethPair;
 namespace {
 
 constexpr uint16_t kAllowedPort = 8080, kDeniedPort = 9999, kSshPort = 22;
-const char* kReason[VM_REASONS] = {"pass", "malformed", "vlan", "dst-mac", "dst-ip",
-                                   "src", "port", "fragment", "proto", "spoof"};
 
 // A counting XDP program attached inside a namespace; only its counter map's
 // fd is kept (the attachment holds the program), to spare fds at 1000 VMs.
@@ -104,6 +102,7 @@ struct VmNode {
 struct Expected {
     ReasonCounts xdp{}, skb{}, guard{};
     uint64_t delivered = 0;
+    uint64_t to_uplink = 0;  // of the frames its guard passed
 };
 
 class Demo {
@@ -222,6 +221,32 @@ private:
                 send(testing::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kSshPort, 18, to, me), 5);
             }
         }
+        // What a compromised VM tries (docs/port-security.md): poisoning the
+        // next VM's ARP and ND entries, acting as a router and as a DHCP
+        // server, speaking from ::. The guard drops each for its reason.
+        for (auto& [i, vm] : vms_) {
+            uint32_t next = i % n_ + 1;
+            Mac me = vm_mac(i);
+            uint32_t eth0 = vm->link->far().ifindex;
+            auto send = [&](const Frame& f) { vm->wire->send(eth0, f, 1); };
+            auto victim4 = ip4(vm_ip4(next == i ? i + 1 : next));
+            auto victim6 = ip6(vm_ip6(next == i ? i + 1 : next));
+            auto all_nodes = ip6("ff02::1"), unspecified = ip6("::"), own6 = ip6(vm_ip6(i));
+            send(arp(2, me, ext_mac_, victim4, ip4("198.51.100.7")));            // arp-spoof: reply
+            send(arp(1, me, Mac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, victim4, victim4));  // gratuitous
+            send(neighbor_advert(me, own6, all_nodes, victim6));                  // nd-spoof, twice
+            send(neighbor_advert(me, own6, ip6(vm_ip6(i % n_ + 1)), victim6));
+            send(icmp6(me, own6, all_nodes, {134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0}));  // ra-guard
+            send(testing::udp4_frame(ip4(vm_ip4(i)), 0xffffffff, 67, 68, 240, testing::kBroadcast, tm(me)));  // dhcp-guard
+            send(icmp6(me, unspecified, ip6("2001:db8:1::7"), {128, 0, 0, 0, 0, 1, 0, 1}));  // unspec-src: an echo
+        }
+        // VM-to-VM address resolution: VM 1's ARP request floods to every
+        // other port; VM 2's slot passes its copy, VM 2 answers VM 1.
+        if (n_ > 1) {
+            auto& vm = *vms_.at(1);
+            vm.wire->send(vm.link->far().ifindex, arp(1, vm_mac(1), Mac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+                                                      ip4(vm_ip4(1)), ip4(vm_ip4(2))), 1);
+        }
         // From the host stack itself: the tc program on each tap decides.
         int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         for (auto& [i, vm] : vms_) {
@@ -253,6 +278,45 @@ private:
         return f;
     }
 
+    // Ethernet/IPv4 ARP, op 1 (request) or 2 (reply), sha = the frame's source.
+    static Frame arp(uint16_t op, const Mac& from, const Mac& to, uint32_t spa, uint32_t tpa)
+    {
+        Frame f = arp_request(from, spa, tpa);
+        std::copy(to.b.begin(), to.b.end(), f.begin());
+        f[21] = uint8_t(op);
+        return f;
+    }
+
+    // Ethernet + IPv6 (hop limit 255) + the given ICMPv6 message, no checksum
+    // (the guard judges before any receiver would check it).
+    static Frame icmp6(const Mac& from, const std::array<uint8_t, 16>& src, const std::array<uint8_t, 16>& dst,
+                       std::vector<uint8_t> msg)
+    {
+        Frame f(14 + 40, 0);
+        f[0] = 0x33, f[1] = 0x33;
+        std::copy(dst.begin() + 12, dst.end(), f.begin() + 2);
+        std::copy(from.b.begin(), from.b.end(), f.begin() + 6);
+        f[12] = 0x86, f[13] = 0xdd;
+        f[14] = 0x60;
+        f[18] = uint8_t(msg.size() >> 8), f[19] = uint8_t(msg.size());
+        f[20] = 58, f[21] = 255;
+        std::copy(src.begin(), src.end(), f.begin() + 22);
+        std::copy(dst.begin(), dst.end(), f.begin() + 38);
+        f.insert(f.end(), msg.begin(), msg.end());
+        return f;
+    }
+
+    // A Neighbor Advertisement (override) for `target`, its TLLA the sender's MAC.
+    static Frame neighbor_advert(const Mac& from, const std::array<uint8_t, 16>& src,
+                                 const std::array<uint8_t, 16>& dst, const std::array<uint8_t, 16>& target)
+    {
+        std::vector<uint8_t> msg = {136, 0, 0, 0, 0x20, 0, 0, 0};
+        msg.insert(msg.end(), target.begin(), target.end());
+        msg.insert(msg.end(), {2, 1});
+        msg.insert(msg.end(), from.b.begin(), from.b.end());
+        return icmp6(from, src, dst, msg);
+    }
+
     std::map<uint32_t, Expected> expected_all() const
     {
         std::map<uint32_t, Expected> out;
@@ -266,9 +330,25 @@ private:
             e.skb[VM_PASS] = 10;
             e.skb[VM_DROP_PORT] = 5;
             e.guard[VM_PASS] = 10 + (alone ? 0 : 15) + 1;  // + the ARP reply to ext
-            e.guard[VM_DROP_SPOOF] = 10;
+            e.guard[VM_DROP_IP_SPOOF] = 5;
+            e.guard[VM_DROP_MAC_SPOOF] = 5;
+            e.guard[VM_DROP_ARP_SPOOF] = 2;
+            e.guard[VM_DROP_ND_SPOOF] = 2;
+            e.guard[VM_DROP_RA_GUARD] = 1;
+            e.guard[VM_DROP_DHCP_GUARD] = 1;
+            e.guard[VM_DROP_UNSPEC_SRC] = 1;
+            e.to_uplink = 10 + 1;  // DNS out, and the ARP reply to ext
             e.delivered = e.xdp[VM_PASS] + e.skb[VM_PASS];
             out[i] = e;
+        }
+        if (!alone) {  // VM 1's ARP request for VM 2, flooded, and VM 2's answer
+            for (auto& [i, e] : out)
+                if (i > 2)
+                    e.xdp[VM_DROP_DST_IP] += 1;
+            for (uint32_t i : {1u, 2u}) {
+                out[i].xdp[VM_PASS] += 1, out[i].delivered += 1, out[i].guard[VM_PASS] += 1;
+            }
+            out[1].to_uplink += 1;  // the flood's copy to the uplink
         }
         if (alone)  // with one VM, the "other VM's address" frames name itself
             for (auto& [i, e] : out) {
@@ -295,21 +375,35 @@ private:
             uint64_t got = node.delivered.packets();
             bool row = x == e.xdp && s == e.skb && g == e.guard && got == e.delivered;
             ok &= row;
-            ext_want += e.guard[VM_PASS] - (n_ > 1 ? 15 : 0);
+            ext_want += e.to_uplink;
             auto cell = [](uint64_t a, uint64_t b) { return fmt::format("{}{}", a, a == b ? "" : "*"); };
             if (n_ <= 16 || !row)
                 fmt::print("{:>5} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9}\n", i,
                            cell(x[VM_PASS], e.xdp[VM_PASS]), cell(x[VM_DROP_PORT], e.xdp[VM_DROP_PORT]),
                            cell(x[VM_DROP_SRC], e.xdp[VM_DROP_SRC]), cell(x[VM_DROP_DST_IP], e.xdp[VM_DROP_DST_IP]),
                            cell(s[VM_PASS], e.skb[VM_PASS]), cell(s[VM_DROP_PORT], e.skb[VM_DROP_PORT]),
-                           cell(g[VM_PASS], e.guard[VM_PASS]), cell(g[VM_DROP_SPOOF], e.guard[VM_DROP_SPOOF]),
+                           cell(g[VM_PASS], e.guard[VM_PASS]),
+                           cell(g[VM_DROP_IP_SPOOF] + g[VM_DROP_MAC_SPOOF], e.guard[VM_DROP_IP_SPOOF] + e.guard[VM_DROP_MAC_SPOOF]),
                            cell(got, e.delivered));
             if (!row)
                 for (uint32_t r = 0; r < VM_REASONS; r++)
                     if (x[r] != e.xdp[r] || s[r] != e.skb[r] || g[r] != e.guard[r])
-                        fmt::print("      {}: xdp {} (want {}), skb {} (want {}), guard {} (want {})\n", kReason[r],
+                        fmt::print("      {}: xdp {} (want {}), skb {} (want {}), guard {} (want {})\n", reason_name(r),
                                    x[r], e.xdp[r], s[r], e.skb[r], g[r], e.guard[r]);
         }
+        // The guard's drops by reason, over all VMs.
+        ReasonCounts guard_all{}, guard_want{};
+        for (auto& [i, e] : want) {
+            auto g = host_->vm(i)->counts(VM_PATH_GUARD);
+            for (uint32_t r = 0; r < VM_REASONS; r++)
+                guard_all[r] += g[r], guard_want[r] += e.guard[r];
+        }
+        std::string drops;
+        for (uint32_t r = VM_PASS + 1; r < VM_REASONS; r++)
+            if (guard_all[r] || guard_want[r])
+                drops += fmt::format("{}{} {}{}", drops.empty() ? "" : ", ", reason_name(r), guard_all[r],
+                                     guard_all[r] == guard_want[r] ? "" : "*");
+        fmt::print("guard drops by reason (all VMs): {}\n", drops);
         testing::eventually([&] { return ext_sink_.packets() >= ext_seen_ + ext_want; });
         uint64_t ext_got = ext_sink_.packets() - ext_seen_;
         ext_seen_ = ext_sink_.packets();

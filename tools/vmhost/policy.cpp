@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -48,6 +49,26 @@ std::string IpAddr::str() const
     return buf;
 }
 
+IpAddr eui64_link_local(const Mac& mac)
+{
+    IpAddr a;
+    a.family = 6;
+    a.bytes = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, uint8_t(mac.b[0] ^ 0x02), mac.b[1], mac.b[2], 0xff, 0xfe, mac.b[3], mac.b[4], mac.b[5]};
+    return a;
+}
+
+bool Prefix::contains(const IpAddr& a) const
+{
+    if (a.family != addr.family)
+        return false;
+    for (int bit = 0; bit < len; bit++) {
+        uint8_t mask = uint8_t(0x80 >> (bit % 8));
+        if ((a.bytes[bit / 8] & mask) != (addr.bytes[bit / 8] & mask))
+            return false;
+    }
+    return true;
+}
+
 Prefix Prefix::parse(const std::string& s)
 {
     auto slash = s.find('/');
@@ -66,6 +87,71 @@ Prefix Prefix::parse(const std::string& s)
         dme::fail(EINVAL, "'" + s + "': prefix length must be 0.." + std::to_string(max));
     p.len = uint8_t(len);
     return p;
+}
+
+namespace {
+bool is_multicast(const IpAddr& a)
+{
+    return a.family == 4 ? (a.bytes[0] & 0xf0) == 0xe0 || a.bytes[0] == 0xff : a.bytes[0] == 0xff;
+}
+
+bool is_unspecified(const IpAddr& a)
+{
+    for (int i = 0; i < (a.family == 4 ? 4 : 16); i++)
+        if (a.bytes[i])
+            return false;
+    return true;
+}
+
+void check_mac(const Mac& m, const std::string& field)
+{
+    if (!m.is_unicast())
+        dme::fail(EINVAL, field + " " + m.str() + " is not a unicast MAC address: the guard could not tell it from a flood");
+}
+
+void check_owned(const IpAddr& a, uint8_t len, const std::string& field)
+{
+    if (is_multicast(a) || (len == (a.family == 4 ? 32 : 128) && is_unspecified(a)))
+        dme::fail(EINVAL, field + " " + a.str() + " cannot be a VM's own address (multicast or unspecified)");
+}
+}  // namespace
+
+void validate(const VmPolicy& p)
+{
+    check_mac(p.mac, "mac");
+    for (const auto& a : p.addrs)
+        check_owned(a, a.family == 4 ? 32 : 128, "addrs:");
+    for (const auto& pr : p.prefixes)
+        check_owned(pr.addr, pr.len, "prefixes:");
+    if (p.link_local && (p.link_local->family != 6 || !Prefix::parse("fe80::/10").contains(*p.link_local)))
+        dme::fail(EINVAL, "link_local " + p.link_local->str() + " is not an IPv6 link-local address (fe80::/10)");
+    for (const auto& pair : p.allowed_pairs) {
+        check_mac(pair_mac(p, pair), "allowed_pairs: mac");
+        check_owned(pair.prefix.addr, pair.prefix.len, "allowed_pairs: prefix");
+    }
+    if (allowed_macs(p).size() > VM_MAX_MACS)
+        dme::fail(E2BIG, "more than " + std::to_string(VM_MAX_MACS) + " MACs (the VM's and its pairs')");
+}
+
+const Mac& pair_mac(const VmPolicy& p, const AddressPair& pair)
+{
+    return pair.mac == Mac{} ? p.mac : pair.mac;
+}
+
+std::vector<Mac> allowed_macs(const VmPolicy& p)
+{
+    std::vector<Mac> out{p.mac};
+    for (const auto& pair : p.allowed_pairs)
+        if (std::find(out.begin(), out.end(), pair_mac(p, pair)) == out.end())
+            out.push_back(pair_mac(p, pair));
+    return out;
+}
+
+const char* reason_name(uint32_t reason)
+{
+    static const char* const names[VM_REASONS] = VM_REASON_NAMES;
+    static_assert(sizeof(names) / sizeof(names[0]) == VM_REASONS);
+    return reason < VM_REASONS ? names[reason] : "unknown";
 }
 
 }  // namespace vmhost

@@ -1,11 +1,14 @@
 // A VM's identity and allow-lists, as the control plane writes them into the
-// VM's policy maps (bpf/vm_policy_types.h).
+// VM's policy maps (bpf/vm_policy_types.h). The rules: docs/port-security.md.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "vm_policy_types.h"
 
 namespace vmhost {
 
@@ -13,6 +16,7 @@ struct Mac {
     std::array<uint8_t, 6> b{};
     static Mac parse(const std::string& s);  // "02:00:00:00:00:01"
     std::string str() const;
+    bool is_unicast() const { return !(b[0] & 1) && b != std::array<uint8_t, 6>{}; }
     bool operator==(const Mac&) const = default;
 };
 
@@ -21,12 +25,25 @@ struct IpAddr {
     std::array<uint8_t, 16> bytes{};
     static IpAddr parse(const std::string& s);
     std::string str() const;
+    bool operator==(const IpAddr&) const = default;
 };
+
+// fe80::/64 with the EUI-64 interface identifier of `mac` (RFC 4291 App. A).
+IpAddr eui64_link_local(const Mac& mac);
 
 struct Prefix {
     IpAddr addr;
     uint8_t len = 0;
     static Prefix parse(const std::string& s);  // "10.0.0.0/24", "fd00::/64"
+    bool contains(const IpAddr& a) const;
+};
+
+// Neutron's allowed address pair: the VM may also send as `mac` from any
+// address in `prefix` (VRRP/keepalived virtual MAC and VIP). The all-zero
+// MAC, the default, means the VM's own.
+struct AddressPair {
+    Mac mac;
+    Prefix prefix;
 };
 
 struct PortRule {
@@ -35,11 +52,32 @@ struct PortRule {
 };
 
 struct VmPolicy {
+    // Identity: what the VM may send as (the guard) and what is for it.
     Mac mac;
-    Mac host_mac;  // the tap's MAC: the VM's frames to it are for the host stack
-    std::vector<IpAddr> addrs;      // the VM's own addresses
+    Mac host_mac;                      // the tap's MAC: the VM's frames to it are for the host stack
+    std::vector<IpAddr> addrs;         // the VM's own addresses
+    std::vector<Prefix> prefixes;      // any address inside these is the VM's too (routed subnet, SLAAC /64)
+    std::optional<IpAddr> link_local;  // default: eui64_link_local(mac)
+    std::vector<AddressPair> allowed_pairs;
+    bool may_route = false;       // RAs and redirects
+    bool may_serve_dhcp = false;  // DHCPv4/v6 server messages
+    // Host -> VM allow-lists.
     std::vector<Prefix> allow_src;  // who may send to the VM
     std::vector<PortRule> allow_ports;
 };
+
+// Refuses what the guard could not enforce (a group or zero MAC, a
+// link-local that is not fe80::/10, a multicast address or prefix), naming
+// the field and what is expected.
+void validate(const VmPolicy& p);
+
+// The MAC a pair sends as: its own, or the VM's when it names none.
+const Mac& pair_mac(const VmPolicy& p, const AddressPair& pair);
+
+// The MACs the VM may send as: its own first, then its pairs' (no repeats).
+std::vector<Mac> allowed_macs(const VmPolicy& p);
+
+// "pass", "malformed", ..., "ext-hdr": the names docs and tools print.
+const char* reason_name(uint32_t reason);
 
 }  // namespace vmhost

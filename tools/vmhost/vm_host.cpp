@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "nic_demux.skel.h"
+#include "policy_maps.hpp"
 #include "vm_firewall.skel.h"
 
 namespace vmhost {
@@ -73,9 +74,13 @@ Vm& VmHost::add_vm(uint32_t port, const dme::Interface& tap, const VmPolicy& pol
         dme::fail(EINVAL, "port 0 is the uplink's: give VMs ports from 1");
     if (vms_.count(port))
         dme::fail(EEXIST, "port " + std::to_string(port) + " already has a VM");
+    validate(policy);
     std::unique_ptr<Vm> vm(new Vm(*this, port, tap, policy, mode_));
-    MacKey k = mac_key(policy.mac);
-    check_map(bpf_map_update_elem(mac_to_port_fd(), &k, &port, BPF_ANY), "the demux table");
+    // Every MAC the VM may send as is also where its frames come back to.
+    for (const Mac& m : allowed_macs(policy)) {
+        MacKey k = mac_key(m);
+        check_map(bpf_map_update_elem(mac_to_port_fd(), &k, &port, BPF_ANY), "the demux table");
+    }
     return *vms_.emplace(port, std::move(vm)).first->second;
 }
 
@@ -84,8 +89,13 @@ void VmHost::forget_vm(uint32_t port)
     auto it = vms_.find(port);
     if (it == vms_.end())
         return;
-    MacKey k = mac_key(it->second->policy().mac);
-    bpf_map_delete_elem(mac_to_port_fd(), &k);
+    for (const Mac& m : allowed_macs(it->second->policy())) {
+        MacKey k = mac_key(m);
+        uint32_t owner = 0;
+        // A MAC that moved to another VM since is that VM's now.
+        if (!bpf_map_lookup_elem(mac_to_port_fd(), &k, &owner) && owner == port)
+            bpf_map_delete_elem(mac_to_port_fd(), &k);
+    }
     vms_.erase(it);
 }
 
@@ -106,9 +116,12 @@ Vm::Vm(VmHost& host, uint32_t port, dme::Interface tap, VmPolicy policy, dme::Xd
         bpf_map__reuse_fd(skel->maps.mac_to_port, host.mac_to_port_fd()))
         dme::fail(errno, "sharing the host's port maps with the VM firewall failed");
     skel->rodata->uplink_port = VmHost::kUplinkPort;
+    // The skb build of the guard is for tests and tc-only hosts: verifying
+    // it for every VM would only slow attaching a thousand of them.
+    bpf_program__set_autoload(skel->progs.vm_guard_tc, false);
     if (int err = vm_firewall__load(skel.get()))
         dme::fail(-err, std::string("loading the VM firewall failed: ") + std::strerror(-err));
-    write_policy(skel.get());
+    write_policy(PolicyMaps::of(skel->obj), policy_);
 
     dme::DevmapEgress::SetOptions opts;
     opts.skip_xmit_check = mode == dme::XdpMode::generic;
@@ -123,45 +136,13 @@ Vm::Vm(VmHost& host, uint32_t port, dme::Interface tap, VmPolicy policy, dme::Xd
         if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
             objects_.prog_ids.push_back(info.id);
     }
-    for (auto* m : {skel->maps.vm_identity, skel->maps.vm_addrs, skel->maps.allow_src4, skel->maps.allow_src6,
-                    skel->maps.allow_ports, skel->maps.verdicts})
+    for (auto* m : {skel->maps.vm_identity, skel->maps.vm_macs, skel->maps.vm_owned, skel->maps.vm_owned_prefixes,
+                    skel->maps.allow_src4, skel->maps.allow_src6, skel->maps.allow_ports, skel->maps.verdicts})
         objects_.map_ids.push_back(map_id(m));
     verdicts_ = dme::Fd::dup(bpf_map__fd(skel->maps.verdicts));
 }
 
 Vm::~Vm() { guard_.reset(); }
-
-void Vm::write_policy(const vm_firewall* skel)
-{
-    uint32_t zero = 0;
-    vm_identity id{};
-    std::memcpy(id.mac, policy_.mac.b.data(), 6);
-    std::memcpy(id.host_mac, policy_.host_mac.b.data(), 6);
-    check_map(bpf_map_update_elem(bpf_map__fd(skel->maps.vm_identity), &zero, &id, BPF_ANY), "vm_identity");
-    uint8_t one = 1;
-    for (const auto& a : policy_.addrs) {
-        vm_addr k{};
-        k.family = uint32_t(a.family);
-        std::memcpy(k.addr, a.bytes.data(), 16);
-        check_map(bpf_map_update_elem(bpf_map__fd(skel->maps.vm_addrs), &k, &one, BPF_ANY), "vm_addrs");
-    }
-    for (const auto& p : policy_.allow_src) {
-        if (p.addr.family == 4) {
-            vm_prefix4 k{p.len, 0};
-            std::memcpy(&k.addr, p.addr.bytes.data(), 4);
-            check_map(bpf_map_update_elem(bpf_map__fd(skel->maps.allow_src4), &k, &one, BPF_ANY), "allow_src4");
-        } else {
-            vm_prefix6 k{};
-            k.prefixlen = p.len;
-            std::memcpy(k.addr, p.addr.bytes.data(), 16);
-            check_map(bpf_map_update_elem(bpf_map__fd(skel->maps.allow_src6), &k, &one, BPF_ANY), "allow_src6");
-        }
-    }
-    for (const auto& r : policy_.allow_ports) {
-        vm_port k{r.proto, 0, r.port};
-        check_map(bpf_map_update_elem(bpf_map__fd(skel->maps.allow_ports), &k, &one, BPF_ANY), "allow_ports");
-    }
-}
 
 void Vm::attach_tc(const vm_firewall* skel)
 {

@@ -45,7 +45,6 @@ public:
 private:
     friend class VmHost;
     Vm(class VmHost& host, uint32_t port, dme::Interface tap, VmPolicy policy, dme::XdpMode mode);
-    void write_policy(const vm_firewall* skel);
     void attach_tc(const vm_firewall* skel);
 
     uint32_t port_;

@@ -1,0 +1,113 @@
+#include "policy_maps.hpp"
+
+#include <bpf/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <devmap_egress/error.hpp>
+
+namespace vmhost {
+
+namespace {
+int map_fd(const bpf_object* obj, const char* name)
+{
+    const bpf_map* m = bpf_object__find_map_by_name(obj, name);
+    int fd = m ? bpf_map__fd(m) : -1;
+    if (fd < 0)
+        dme::fail(ENOENT, std::string("the BPF object has no loaded map '") + name +
+                              "': is it built on bpf/vm_policy.h, and loaded?");
+    return fd;
+}
+
+void put(int fd, const void* key, const void* value, const char* what)
+{
+    if (bpf_map_update_elem(fd, key, value, BPF_ANY))
+        dme::fail(errno, std::string("writing ") + what + ": " + std::strerror(errno) +
+                             (errno == E2BIG ? " (more entries than the map holds)" : ""));
+}
+
+// An owned address or prefix, filed under `mac` and under the all-zero MAC
+// ("owned by one of the VM's MACs", vm_policy.h).
+void own(const PolicyMaps& maps, const Mac& mac, const IpAddr& addr, uint8_t len)
+{
+    const uint8_t one = 1;
+    const int full = addr.family == 4 ? 32 : 128;
+    for (const Mac& m : {mac, Mac{}}) {
+        vm_owned key{};
+        std::memcpy(key.mac, m.b.data(), 6);
+        key.family = uint8_t(addr.family);
+        std::memcpy(key.addr, addr.bytes.data(), addr.family == 4 ? 4 : 16);
+        if (len == full) {
+            put(maps.owned, &key, &one, "vm_owned");
+        } else {
+            vm_owned_prefix p{};
+            p.prefixlen = VM_OWNED_FIXED_BITS + len;
+            p.key = key;
+            put(maps.owned_prefixes, &p, &one, "vm_owned_prefixes");
+        }
+    }
+}
+}  // namespace
+
+PolicyMaps PolicyMaps::of(const bpf_object* obj)
+{
+    PolicyMaps m;
+    m.identity = map_fd(obj, "vm_identity");
+    m.macs = map_fd(obj, "vm_macs");
+    m.owned = map_fd(obj, "vm_owned");
+    m.owned_prefixes = map_fd(obj, "vm_owned_prefixes");
+    m.allow_src4 = map_fd(obj, "allow_src4");
+    m.allow_src6 = map_fd(obj, "allow_src6");
+    m.allow_ports = map_fd(obj, "allow_ports");
+    m.verdicts = map_fd(obj, "verdicts");
+    return m;
+}
+
+void write_policy(const PolicyMaps& maps, const VmPolicy& p)
+{
+    validate(p);
+    const uint8_t one = 1;
+    const uint32_t zero = 0;
+    vm_identity id{};
+    std::memcpy(id.mac, p.mac.b.data(), 6);
+    std::memcpy(id.host_mac, p.host_mac.b.data(), 6);
+    id.flags = (p.may_route ? VM_MAY_ROUTE : 0) | (p.may_serve_dhcp ? VM_MAY_SERVE_DHCP : 0);
+
+    for (const Mac& m : allowed_macs(p)) {
+        vm_mac k{};
+        std::memcpy(k.mac, m.b.data(), 6);
+        put(maps.macs, &k, &one, "vm_macs");
+    }
+    for (const auto& a : p.addrs)
+        own(maps, p.mac, a, a.family == 4 ? 32 : 128);
+    for (const auto& pr : p.prefixes)
+        own(maps, p.mac, pr.addr, pr.len);
+    own(maps, p.mac, p.link_local.value_or(eui64_link_local(p.mac)), 128);
+    for (const auto& pair : p.allowed_pairs) {
+        const Mac& mac = pair_mac(p, pair);
+        own(maps, mac, pair.prefix.addr, pair.prefix.len);
+        if (mac != p.mac)  // a virtual MAC's interface has its own link-local
+            own(maps, mac, eui64_link_local(mac), 128);
+    }
+    for (const auto& pr : p.allow_src) {
+        if (pr.addr.family == 4) {
+            vm_prefix4 k{pr.len, 0};
+            std::memcpy(&k.addr, pr.addr.bytes.data(), 4);
+            put(maps.allow_src4, &k, &one, "allow_src4");
+        } else {
+            vm_prefix6 k{};
+            k.prefixlen = pr.len;
+            std::memcpy(k.addr, pr.addr.bytes.data(), 16);
+            put(maps.allow_src6, &k, &one, "allow_src6");
+        }
+    }
+    for (const auto& r : p.allow_ports) {
+        vm_port k{r.proto, 0, r.port};
+        put(maps.allow_ports, &k, &one, "allow_ports");
+    }
+    // The identity last: until it is there the guard drops everything.
+    put(maps.identity, &zero, &id, "vm_identity");
+}
+
+}  // namespace vmhost

@@ -1,0 +1,23 @@
+// The per-VM policy maps of any BPF object built on bpf/vm_policy.h (the VM
+// firewall, and the test programs around the same header), and how a
+// VmPolicy is written into them.
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include "policy.hpp"
+
+namespace vmhost {
+
+struct PolicyMaps {
+    int identity = -1, macs = -1, owned = -1, owned_prefixes = -1;
+    int allow_src4 = -1, allow_src6 = -1, allow_ports = -1, verdicts = -1;
+    // Finds the maps by name in a loaded object; throws if one is missing.
+    static PolicyMaps of(const bpf_object* obj);
+};
+
+// Writes the whole policy (identity, owned addresses, allow-lists). Maps are
+// expected empty (a new object); throws dme::Error naming the map on failure.
+void write_policy(const PolicyMaps& maps, const VmPolicy& p);
+
+}  // namespace vmhost
