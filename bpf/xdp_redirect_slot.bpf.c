@@ -1,15 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Ingress: redirect every frame into one slot of a devmap, devmap_hash or
- * cpumap. Userspace picks the map and key through the .bss variables, so the
- * same object serves tests, benchmarks and the CLI. */
+ * cpumap. The kernel tests pick the map and key through the .bss variables
+ * (target: enum redirect_target), so one object serves all of them. */
 #include "maps.h"
-
-enum redirect_target {
-	TARGET_DEVMAP = 0,
-	TARGET_DEVMAP_HASH = 1,
-	TARGET_CPUMAP = 2,
-	TARGET_IFINDEX = 3, /* plain bpf_redirect(), no slot, no egress program */
-};
+#include "xdp_redirect_slot_types.h"
 
 DEFINE_DEVMAP(tx_devmap, BPF_MAP_TYPE_DEVMAP);
 DEFINE_DEVMAP(tx_devmap_hash, BPF_MAP_TYPE_DEVMAP_HASH);

@@ -74,8 +74,7 @@ int bpfext_map_set_default_prog(int map_fd, int prog_fd)
 				"the two would keep each other alive forever; use a program "
 				"that redirects into another map", pi.name, pi.id, mi.name);
 	case EPERM:
-		return ext_fail(EPERM, "map '%s' is not writable through this fd (opened "
-				"read-only or frozen): open it read-write", mi.name);
+		return ext_not_writable(mi.name);
 	case EINVAL:
 		return ext_explain_prog_refusal(-EINVAL, prog_fd, mi.type, &pi, mi.name);
 	default:
@@ -98,8 +97,7 @@ int bpfext_map_clear_default_prog(int map_fd)
 	if (errno == ENOENT)
 		return ext_fail(ENOENT, "map '%s' has no default program", mi.name);
 	if (errno == EPERM)
-		return ext_fail(EPERM, "map '%s' is not writable through this fd (opened "
-				"read-only or frozen): open it read-write", mi.name);
+		return ext_not_writable(mi.name);
 	return ext_fail(errno, "clearing the default program of map '%s' failed: %s",
 			mi.name, strerror(errno));
 }

@@ -21,7 +21,27 @@ int ext_fail(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
-	return -abs(err);
+	return ext_err(-abs(err));
+}
+
+int ext_err(int ret)
+{
+	if (ret < 0)
+		errno = -ret;
+	return ret;
+}
+
+bool ext_out_reset(void *out, const char *type_name)
+{
+	size_t sz;
+
+	if (!out || (sz = *(const size_t *)out) < sizeof(size_t)) {
+		ext_fail(EINVAL, "struct %s: set sz to its sizeof", type_name);
+		return false;
+	}
+	memset(out, 0, sz);
+	*(size_t *)out = sz;
+	return true;
 }
 
 bool ext_opts_valid(const void *opts, size_t known_sz, const char *type_name)

@@ -30,6 +30,35 @@ enum ext_fd_kind ext_fd_kind(int fd)
 	return EXT_FD_OTHER;
 }
 
+int ext_not_writable(const char *map_name)
+{
+	return ext_fail(EPERM, "map '%s' is not writable through this fd (opened read-only "
+			"or frozen): open it read-write", map_name);
+}
+
+int ext_check_map_name(const char *name)
+{
+	size_t len, i;
+
+	if (!name)
+		return 0;
+	len = strlen(name);
+	if (len > BPF_OBJ_NAME_LEN - 1)
+		return ext_fail(EINVAL, "map name '%s' is %zu characters long; the kernel "
+				"keeps at most %d: choose a shorter name", name, len,
+				BPF_OBJ_NAME_LEN - 1);
+	for (i = 0; i < len; i++) {
+		unsigned char c = name[i];
+
+		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+		    !(c >= '0' && c <= '9') && c != '_' && c != '.')
+			return ext_fail(EINVAL, "map name '%s' has a character the kernel "
+					"refuses (byte %zu, 0x%02x): use only letters, digits, "
+					"'_' and '.'", name, i, c);
+	}
+	return 0;
+}
+
 const char *ext_map_type_str(enum bpf_map_type t)
 {
 	const char *s = libbpf_bpf_map_type_str(t);

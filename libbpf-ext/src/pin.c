@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -20,9 +21,15 @@ static int check_bpffs_dir(const char *path)
 {
 	char copy[PATH_MAX], *dir;
 	struct statfs st;
+	struct stat sb;
 
 	if (!path || !path[0])
 		return ext_fail(EINVAL, "empty pin path: give a path under /sys/fs/bpf");
+	/* dirname("/sys/fs/bpf") is /sys/fs: a directory is its own answer. */
+	if (!stat(path, &sb) && S_ISDIR(sb.st_mode))
+		return ext_fail(EISDIR, "%s is a directory, not a pinned map or program: "
+				"give the path of a pin (e.g. %s%smy_map)", path, path,
+				path[strlen(path) - 1] == '/' ? "" : "/");
 	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
 		return ext_fail(ENAMETOOLONG, "pin path is longer than PATH_MAX");
 	dir = dirname(copy);

@@ -22,11 +22,16 @@ static enum bpfext_support probe_map(enum bpf_map_type type, __u32 value_size)
 	return errno == EINVAL ? BPFEXT_UNSUPPORTED : BPFEXT_UNKNOWN;
 }
 
+const unsigned char ext_probe_frame[EXT_PROBE_FRAME_LEN] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* broadcast */
+	0x02, 0x00, 0x00, 0x00, 0x00, 0x01, /* a locally administered source */
+	0x88, 0xb5,                         /* local experimental EtherType */
+};
+
 static int run_once(struct bpf_program *prog, __u32 flags, __u32 *retval)
 {
-	unsigned char frame[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1,
-				    0x88, 0xb5 };
-	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame, .data_size_in = sizeof(frame),
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = ext_probe_frame,
+		    .data_size_in = sizeof(ext_probe_frame),
 		    .repeat = 1, .flags = flags);
 
 	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &run))
@@ -38,15 +43,11 @@ static int run_once(struct bpf_program *prog, __u32 flags, __u32 *retval)
 int bpfext_probe(struct bpfext_features *f)
 {
 	struct probe_features *skel;
-	size_t sz;
 	__u32 ret;
 	int err;
 
-	if (!f || f->sz < sizeof(size_t))
-		return ext_fail(EINVAL, "struct bpfext_features: set sz to its sizeof");
-	sz = f->sz;
-	memset(f, 0, sz);
-	f->sz = sz;
+	if (!ext_out_reset(f, "bpfext_features"))
+		return -EINVAL;
 
 	f->devmap_prog = probe_map(BPF_MAP_TYPE_DEVMAP, sizeof(struct bpf_devmap_val));
 	f->devmap_hash = probe_map(BPF_MAP_TYPE_DEVMAP_HASH, sizeof(__u32));

@@ -74,9 +74,8 @@ out_sock:
 
 static int run_bypass(struct bypass_job *job)
 {
-	unsigned char frame[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1,
-				    0x88, 0xb5 };
-	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame, .data_size_in = sizeof(frame),
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = ext_probe_frame,
+		    .data_size_in = sizeof(ext_probe_frame),
 		    .repeat = PROBE_FRAMES, .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
 		    .batch_size = 64);
 	struct bpfext_bypass_report *r = job->report;
@@ -136,14 +135,10 @@ int bpfext_probe_egress_bypass(struct bpfext_bypass_report *report)
 {
 	struct bypass_job job = { .report = report };
 	pthread_t t;
-	size_t sz;
 	int err;
 
-	if (!report || report->sz < sizeof(size_t))
-		return ext_fail(EINVAL, "struct bpfext_bypass_report: set sz to its sizeof");
-	sz = report->sz;
-	memset(report, 0, sz);
-	report->sz = sz;
+	if (!ext_out_reset(report, "bpfext_bypass_report"))
+		return -EINVAL;
 	/* A thread of its own: unshare() changes only the calling thread's
 	 * namespace, and the caller's must stay untouched. */
 	err = pthread_create(&t, NULL, bypass_thread, &job);

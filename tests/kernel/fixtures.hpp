@@ -14,6 +14,7 @@
 #include "egress_drop_rule.skel.h"
 #include "frame_sink.skel.h"
 #include "xdp_redirect_slot.skel.h"
+#include "xdp_redirect_slot_types.h"
 #include "../support/netns.hpp"
 #include "../support/skel.hpp"
 #include "../support/traffic.hpp"
@@ -47,14 +48,14 @@ private:
 // An ingress program that redirects into a slot, ready for live frames.
 struct Redirector {
     Skel<xdp_redirect_slot> skel = open_load<xdp_redirect_slot>();
-    void to_devmap(uint32_t key) { skel->bss->target = 0, skel->bss->target_key = key; }
-    void to_devmap_hash(uint32_t key) { skel->bss->target = 1, skel->bss->target_key = key; }
-    void to_cpumap(uint32_t cpu) { skel->bss->target = 2, skel->bss->target_key = cpu; }
-    void to_ifindex(uint32_t ifindex) { skel->bss->target = 3, skel->bss->target_key = ifindex; }
+    void to_devmap(uint32_t key) { skel->bss->target = TARGET_DEVMAP, skel->bss->target_key = key; }
+    void to_devmap_hash(uint32_t key) { skel->bss->target = TARGET_DEVMAP_HASH, skel->bss->target_key = key; }
+    void to_cpumap(uint32_t cpu) { skel->bss->target = TARGET_CPUMAP, skel->bss->target_key = cpu; }
+    void to_ifindex(uint32_t ifindex) { skel->bss->target = TARGET_IFINDEX, skel->bss->target_key = ifindex; }
     int fd() const { return bpf_program__fd(skel->progs.xdp_redirect_slot); }
     dme::DevmapEgress devmap() const { return dme::DevmapEgress::from(bpf_map__fd(skel->maps.tx_devmap)); }
     dme::DevmapEgress devmap_hash() const { return dme::DevmapEgress::from(bpf_map__fd(skel->maps.tx_devmap_hash)); }
-    dme::CpuMap cpumap() const { return dme::CpuMap::from(bpf_map__fd(skel->maps.tx_cpumap)); }
+    dme::Cpumap cpumap() const { return dme::Cpumap::from(bpf_map__fd(skel->maps.tx_cpumap)); }
 };
 
 // A counting egress program; its verdict can be switched at run time.

@@ -58,7 +58,7 @@ TEST_CASE("a devmap default program runs for inheriting slots and switches them 
     REQUIRE(xdp_redirect_slot__load(into.get()) == 0);
     int prog = bpf_program__fd(into->progs.xdp_redirect_slot);
     for (uint32_t key = 1; key <= 4; key++) {
-        into->bss->target = 1;
+        into->bss->target = TARGET_DEVMAP_HASH;
         into->bss->target_key = key;
         run_live_frames(prog, raw_frame(), 64);
     }
@@ -112,7 +112,7 @@ TEST_CASE("a cpumap default program is inherited by CPUs written without one, an
     Skel<xdp_redirect_slot> into = open_only<xdp_redirect_slot>();
     REQUIRE(bpf_map__reuse_fd(into->maps.tx_cpumap, cpus.fd()) == 0);
     REQUIRE(xdp_redirect_slot__load(into.get()) == 0);
-    into->bss->target = 2;
+    into->bss->target = TARGET_CPUMAP;
     into->bss->target_key = 0;
     run_live_frames(bpf_program__fd(into->progs.xdp_redirect_slot), raw_frame(), 32);
     CHECK(eventually([&] { return read_counters(bpf_map__fd(remote->maps.counters)).dropped == 32; }));

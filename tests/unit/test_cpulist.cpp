@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <vector>
 
-extern "C" int ext_parse_cpulist(const char* list, bool* mask, size_t mask_len);
+#include "internal.h"  // ext_parse_cpulist: internal, hidden from libbpf-ext.so
 
 namespace {
 std::vector<int> parse(const char* s, size_t n = 16)

@@ -15,7 +15,9 @@ TEST_CASE("opts with unknown non-zero fields are refused before any syscall", "[
     } bigger{};
     bigger.known.sz = sizeof(bigger);
     bigger.future = 7;
+    errno = 0;
     CHECK(bpfext_cpumap_set(-1, 0, 64, -1, &bigger.known) == -EINVAL);
+    CHECK(errno == EINVAL);  // set as well as returned, as libbpf does
     CHECK(std::string(bpfext_errmsg()).find("upgrade libbpf-ext") != std::string::npos);
 }
 

@@ -59,7 +59,7 @@ Pipeline& Pipeline::operator=(Pipeline&&) noexcept = default;
 int Pipeline::steer_fd() const { return bpf_program__fd(skel_->progs.rx_steer); }
 int Pipeline::single_fd() const { return bpf_program__fd(skel_->progs.rx_single); }
 dme::CpumapProgram Pipeline::policy_prog() const { return dme::CpumapProgram::from(skel_->progs.cpu_policy); }
-dme::CpuMap Pipeline::cpus() const { return dme::CpuMap::from(bpf_map__fd(skel_->maps.cpu_map)); }
+dme::Cpumap Pipeline::cpus() const { return dme::Cpumap::from(bpf_map__fd(skel_->maps.cpu_map)); }
 dme::DevmapEgress Pipeline::tx_ports() const { return dme::DevmapEgress::from(bpf_map__fd(skel_->maps.tx_ports)); }
 
 void Pipeline::steer_to(uint32_t cpu)

@@ -29,7 +29,7 @@ public:
     int steer_fd() const;   // rx_steer: the receiving CPU's cheap program
     int single_fd() const;  // rx_single: all the work on the receiving CPU
     dme::CpumapProgram policy_prog() const;  // cpu_policy, for a cpumap slot
-    dme::CpuMap cpus() const;                // cpu_map (an fd of its own)
+    dme::Cpumap cpus() const;                // cpu_map (an fd of its own)
     dme::DevmapEgress tx_ports() const;      // tx_ports (devmap_hash)
 
     // Run-time settings (.bss).

@@ -10,7 +10,7 @@
 
 #include <bpf_ext/pin.h>
 
-#include "devmap_egress/devmap.hpp"
+#include "devmap_egress/slot_map.hpp"
 #include "devmap_egress/error.hpp"
 
 namespace dme {
@@ -41,6 +41,8 @@ namespace detail {
 
 ProgramHandle ProgramHandle::adopt(Fd fd)
 {
+    if (detail::fd_kind(fd.get()) == FdKind::map)
+        fail(EINVAL, "fd " + std::to_string(fd.get()) + " is a BPF map, not a program");
     bpf_prog_info info{};
     uint32_t len = sizeof(info);
     if (bpf_obj_get_info_by_fd(fd.get(), &info, &len))
@@ -87,13 +89,13 @@ ProgramHandle ProgramHandle::load(BpfObject& obj, const std::string& name, bpf_a
 
 Fd open_program_by_id(uint32_t id)
 {
+    if (!id)
+        fail(EINVAL, "program id 0 names no program: ids start at 1 (see 'bpftool prog show')");
     int fd = bpf_prog_get_fd_by_id(id);
     if (fd < 0)
         fail(errno, "no BPF program with id " + std::to_string(id) +
-                        (errno == ENOENT ? " (it was unloaded)" : std::string(": ") + std::strerror(errno)));
+                        (errno == ENOENT ? " (see 'bpftool prog show')" : std::string(": ") + std::strerror(errno)));
     return Fd(fd);
 }
-
-Fd open_pinned(const std::string& path) { return Fd(check(bpfext_pinned_open(path.c_str()))); }
 
 }  // namespace dme

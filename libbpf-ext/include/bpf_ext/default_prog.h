@@ -14,6 +14,7 @@
 #define BPF_EXT_DEFAULT_PROG_H
 
 #include <linux/types.h>
+#include <bpf_ext/bpf_ext_common.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,13 +28,38 @@ extern "C" {
 #define BPFEXT_SLOT_NO_DEFAULT (1U << 0) /* opted out: runs no program */
 #define BPFEXT_SLOT_INHERITED  (1U << 1) /* prog_id is the map's default */
 
-/* Set or atomically replace the default program of a devmap, devmap_hash or
- * cpumap (a BPF_XDP_DEVMAP resp. BPF_XDP_CPUMAP program). */
-int bpfext_map_set_default_prog(int map_fd, int prog_fd);
-/* Remove it; inheriting slots then run no program. -ENOENT: there was none. */
-int bpfext_map_clear_default_prog(int map_fd);
-/* The id of the current default program, 0 when there is none. */
-int bpfext_map_get_default_prog(int map_fd, __u32 *prog_id);
+/**
+ * @brief **bpfext_map_set_default_prog()** sets, or atomically replaces, the
+ * default program of a devmap, devmap_hash or cpumap (patched kernels).
+ * @param map_fd the map
+ * @param prog_fd an XDP program loaded with expected attach type
+ * BPF_XDP_DEVMAP (devmaps) or BPF_XDP_CPUMAP (cpumaps)
+ * @return 0 on success; a negative errno otherwise: -EBADF (an fd is not
+ * open), -EINVAL (not a slot map, not an XDP program, wrong attach type),
+ * -EOPNOTSUPP (a kernel without default programs), -ELOOP (the program uses
+ * this map), -EPERM (the map is read-only through map_fd, or frozen)
+ */
+BPFEXT_API int bpfext_map_set_default_prog(int map_fd, int prog_fd);
+
+/**
+ * @brief **bpfext_map_clear_default_prog()** removes the default program;
+ * inheriting slots then run no program.
+ * @param map_fd the map
+ * @return 0 on success; a negative errno otherwise: -EBADF, -EINVAL (not a
+ * slot map), -EOPNOTSUPP (a kernel without default programs), -ENOENT (the map
+ * had no default), -EPERM (read-only or frozen)
+ */
+BPFEXT_API int bpfext_map_clear_default_prog(int map_fd);
+
+/**
+ * @brief **bpfext_map_get_default_prog()** reads which program is the default.
+ * @param map_fd the map
+ * @param prog_id set to the default program's id, 0 when there is none
+ * (always 0 on a stock kernel)
+ * @return 0 on success; a negative errno otherwise: -EBADF, -EINVAL (not a
+ * slot map)
+ */
+BPFEXT_API int bpfext_map_get_default_prog(int map_fd, __u32 *prog_id);
 
 #ifdef __cplusplus
 }

@@ -3,8 +3,10 @@
 #ifndef BPF_EXT_PROBE_H
 #define BPF_EXT_PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include <bpf_ext/bpf_ext_common.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,8 +32,16 @@ struct bpfext_features {
 };
 #define bpfext_features__last_field default_prog
 
-/* Cheap probes: a few map creations and one test run. */
-int bpfext_probe(struct bpfext_features *features);
+/**
+ * @brief **bpfext_probe()** asks the running kernel what it supports: a few
+ * map creations and one test run, cheap enough to call at start-up.
+ * @param features its sz set to sizeof(struct bpfext_features); every other
+ * field is filled (BPFEXT_UNKNOWN where the probe could not tell)
+ * @return 0 on success; a negative errno otherwise: -EINVAL (features NULL
+ * or sz unset), -EPERM (no privileges), or the errno of loading the probe
+ * programs
+ */
+BPFEXT_API int bpfext_probe(struct bpfext_features *features);
 
 struct bpfext_bypass_report {
 	size_t sz;
@@ -44,11 +54,19 @@ struct bpfext_bypass_report {
 };
 #define bpfext_bypass_report__last_field ran
 
-/* Live-frame test of the shared-device egress-program bypass: in a private
- * network namespace, frames alternate between two slots that point at one
- * veth and carry different programs. A kernel that keeps only the first
- * frame's program per flush batch is affected. Needs root; takes ~10 ms. */
-int bpfext_probe_egress_bypass(struct bpfext_bypass_report *report);
+/**
+ * @brief **bpfext_probe_egress_bypass()** tests the shared-device
+ * egress-program bypass with live frames: in a private network namespace,
+ * frames alternate between two slots that point at one veth and carry
+ * different programs. A kernel that keeps only the first frame's program per
+ * flush batch is affected. Needs root; takes about 10 ms.
+ * @param report its sz set to sizeof(struct bpfext_bypass_report); filled
+ * @return 0 on success, affected or not; a negative errno otherwise: -EINVAL
+ * (report NULL or sz unset), -EPERM (no privileges for a network namespace),
+ * -EIO (the veth pair could not be made), or the errno of loading the probe
+ * programs or starting its thread
+ */
+BPFEXT_API int bpfext_probe_egress_bypass(struct bpfext_bypass_report *report);
 
 #ifdef __cplusplus
 }

@@ -7,35 +7,21 @@
 #include <string>
 #include <vector>
 
-#include <linux/bpf.h>
-
-#include "devmap_egress/fd.hpp"
 #include "devmap_egress/interface.hpp"
 #include "devmap_egress/program.hpp"
+#include "devmap_egress/slot_map.hpp"
 
 namespace dme {
 
-// Identity and shape of a map, read once when the handle is made.
-struct MapInfo {
-    uint32_t id = 0;
-    std::string name;
-    bpf_map_type type = BPF_MAP_TYPE_UNSPEC;
-    uint32_t max_entries = 0;
-    uint32_t value_size = 0;
+struct DevmapSetOptions {
+    WriteMode mode = WriteMode::any;
+    // Write even if the device cannot transmit XDP frames now (generic XDP).
+    bool skip_xmit_check = false;
+    // For a slot without a program: not even the map's default runs.
+    bool no_default = false;
 };
 
-// What runs in a slot: the program's id, name and tag (empty when none).
-struct SlotProgramInfo {
-    uint32_t id = 0;
-    std::string name;
-    std::string tag;
-    bool inherited = false;   // the map's default program (patched kernels)
-    bool opted_out = false;   // runs no program, not even the default
-};
-
-enum class WriteMode { any = BPF_ANY, create_only = BPF_NOEXIST, replace_only = BPF_EXIST };
-
-class DevmapEgress {
+class DevmapEgress : public detail::SlotMap {
 public:
     struct Slot {
         uint32_t key = 0;
@@ -43,13 +29,7 @@ public:
         std::string ifname;  // empty if the device is gone from this namespace
         SlotProgramInfo prog;
     };
-    struct SetOptions {
-        WriteMode mode = WriteMode::any;
-        // Write even if the device cannot transmit XDP frames now (generic XDP).
-        bool skip_xmit_check = false;
-        // For a slot without a program: not even the map's default runs.
-        bool no_default = false;
-    };
+    using SetOptions = DevmapSetOptions;
 
     static DevmapEgress create(const std::string& name, uint32_t max_entries);
     static DevmapEgress create_hash(const std::string& name, uint32_t max_entries);
@@ -61,42 +41,21 @@ public:
     // Borrow-and-copy an existing map fd (e.g. a skeleton's map).
     static DevmapEgress from(int map_fd);
 
-    void set(uint32_t key, const Interface& dev, const EgressProgram& prog, SetOptions opts);
-    void set(uint32_t key, const Interface& dev, const EgressProgram& prog) { set(key, dev, prog, SetOptions{}); }
-    void set(uint32_t key, const Interface& dev, SetOptions opts);
-    void set(uint32_t key, const Interface& dev) { set(key, dev, SetOptions{}); }
+    void set(uint32_t key, const Interface& dev, const EgressProgram& prog, DevmapSetOptions opts = {});
+    // A slot without a program of its own.
+    void set(uint32_t key, const Interface& dev, DevmapSetOptions opts = {});
     // Returns false when the slot was already empty.
     bool erase(uint32_t key);
     std::optional<Slot> get(uint32_t key) const;
     std::vector<Slot> slots() const;
 
-    // The map-wide default program (patched kernels): set or atomically
-    // replace, clear (false when there was none), read (id 0: none).
-    void set_default(const EgressProgram& prog);
-    bool clear_default();
-    SlotProgramInfo default_program() const;
-
-    void pin(const std::string& path) const;
-    int fd() const noexcept { return fd_.get(); }
-    const MapInfo& info() const noexcept { return info_; }
+    // Set or atomically replace the map-wide default program (patched kernels).
+    void set_default(const EgressProgram& prog) { set_default_fd(prog.fd()); }
 
 private:
     explicit DevmapEgress(Fd fd);
     static DevmapEgress make(bpf_map_type type, const std::string& name, uint32_t max_entries, int default_fd);
-    void write(uint32_t key, const Interface& dev, int prog_fd, SetOptions opts);
-    Fd fd_;
-    MapInfo info_;
+    void write(uint32_t key, const Interface& dev, int prog_fd, const DevmapSetOptions& opts);
 };
-
-// Shared by DevmapEgress and CpuMap.
-MapInfo read_map_info(int fd);
-// `slot_flags`: BPFEXT_SLOT_* of the slot the program was read from.
-SlotProgramInfo describe_program(uint32_t id, uint32_t slot_flags = 0);
-// The default-program calls, shared by DevmapEgress and CpuMap.
-void set_default_program(int map_fd, int prog_fd);
-bool clear_default_program(int map_fd);
-SlotProgramInfo default_program_of(int map_fd);
-// A program tag as bpftool prints it: 16 hex digits.
-std::string format_tag(const unsigned char (&tag)[BPF_TAG_SIZE]);
 
 }  // namespace dme

@@ -10,4 +10,5 @@
 #include "devmap_egress/interface.hpp"
 #include "devmap_egress/probe.hpp"
 #include "devmap_egress/program.hpp"
+#include "devmap_egress/slot_map.hpp"
 #include "devmap_egress/xdp_attachment.hpp"

@@ -2,6 +2,7 @@
 // A move-only owned file descriptor.
 #pragma once
 
+#include <string>
 #include <utility>
 
 namespace dme {
@@ -33,5 +34,15 @@ public:
 private:
     int fd_ = -1;
 };
+
+namespace detail {
+// What an fd refers to, read from /proc/self/fd: the kernel's object-info
+// call would read a map's info as a program's and the other way round.
+enum class FdKind { closed, map, prog, other };
+FdKind fd_kind(int fd) noexcept;
+// Open a pin and check that it holds a `want` (map or prog): the error
+// names the path and what it holds instead.
+Fd open_pinned(const std::string& path, FdKind want);
+}  // namespace detail
 
 }  // namespace dme

@@ -65,8 +65,8 @@ using IngressProgram = XdpProgram<BPF_XDP>;
 using EgressProgram = XdpProgram<BPF_XDP_DEVMAP>;
 using CpumapProgram = XdpProgram<BPF_XDP_CPUMAP>;
 
+// A new fd of the program with this id; Error names id 0 and unknown ids.
 Fd open_program_by_id(uint32_t id);
-Fd open_pinned(const std::string& path);
 
 template <bpf_attach_type A>
 XdpProgram<A> XdpProgram<A>::from_id(uint32_t id)
@@ -77,7 +77,7 @@ XdpProgram<A> XdpProgram<A>::from_id(uint32_t id)
 template <bpf_attach_type A>
 XdpProgram<A> XdpProgram<A>::from_pinned(const std::string& path)
 {
-    return XdpProgram(ProgramHandle::adopt(open_pinned(path)));
+    return XdpProgram(ProgramHandle::adopt(detail::open_pinned(path, detail::FdKind::prog)));
 }
 
 }  // namespace dme
