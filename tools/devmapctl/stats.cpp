@@ -87,7 +87,7 @@ nlohmann::json vm_verdicts(uint32_t prog_id)
         uint32_t mlen = sizeof(m);
         if (!map || bpf_obj_get_info_by_fd(map.get(), &m, &mlen) || std::strcmp(m.name, "verdicts") ||
             m.type != BPF_MAP_TYPE_PERCPU_ARRAY || m.value_size != sizeof(vm_count) ||
-            m.max_entries != VM_PATHS * VM_REASONS)
+            m.max_entries != uint32_t(VM_PATHS) * uint32_t(VM_REASONS))
             continue;
         nlohmann::json out = nlohmann::json::object();
         std::vector<vm_count> per_cpu(libbpf_num_possible_cpus());
