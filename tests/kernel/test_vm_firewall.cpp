@@ -68,7 +68,7 @@ struct OneVmHost {
         // broadcasts), and the slot's program must hold on its own.
         REQUIRE(bpf_map__reuse_fd(into_slot->maps.tx_devmap_hash, host.tx_ports_fd()) == 0);
         REQUIRE(xdp_redirect_slot__load(into_slot.get()) == 0);
-        into_slot->bss->target = 1;
+        into_slot->bss->target = TARGET_DEVMAP_HASH;
         into_slot->bss->target_key = 5;
         guard = dme::open_program_by_id(vm->objects().prog_ids.at(2));
     }
