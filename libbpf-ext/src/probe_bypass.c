@@ -47,7 +47,7 @@ static int veth_up(struct nl_sock *sk, const char *name, int *ifindex)
 static int make_veth(int *ifa, int *ifb)
 {
 	struct nl_sock *sk = nl_socket_alloc();
-	struct rtnl_link *veth;
+	struct rtnl_link *veth, *peer;
 	int err = -ENOMEM;
 
 	if (!sk)
@@ -60,7 +60,10 @@ static int make_veth(int *ifa, int *ifb)
 	if (!veth)
 		goto out_sock;
 	rtnl_link_set_name(veth, "probe0");
-	rtnl_link_set_name(rtnl_link_veth_get_peer(veth), "probe1");
+	/* libnl 3.7 hands out a new reference to the peer: put it back. */
+	peer = rtnl_link_veth_get_peer(veth);
+	rtnl_link_set_name(peer, "probe1");
+	rtnl_link_put(peer);
 	err = rtnl_link_add(sk, veth, NLM_F_CREATE | NLM_F_EXCL) ? -EIO : 0;
 	rtnl_link_veth_release(veth);
 	if (!err)

@@ -56,6 +56,7 @@ VethPair::VethPair(const std::string& near, const std::string& far, const Netns&
     rtnl_link_set_name(peer, far.c_str());
     rtnl_link_set_ns_fd(peer, far_ns.fd());
     int err = rtnl_link_add(sk.get(), link, NLM_F_CREATE | NLM_F_EXCL);
+    rtnl_link_put(peer);  // libnl 3.7's rtnl_link_veth_get_peer() took a reference
     rtnl_link_veth_release(link);
     check_nl(err, "creating veth " + near + "/" + far);
     near_.ifindex = if_nametoindex(near.c_str());
