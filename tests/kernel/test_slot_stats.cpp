@@ -33,7 +33,9 @@ TEST_CASE("slot statistics report program runs and what the device sent or not",
             run_live_frames(rx.fd(), raw_frame(), 640);
         }
     });
-    auto rows = stats.sample("/sys/fs/bpf/st_slots", std::chrono::milliseconds(300));
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& s : stats.sample("/sys/fs/bpf/st_slots", std::chrono::milliseconds(300)))
+        rows.push_back(s.to_json());
     stop = true;
     traffic.join();
     REQUIRE(bpfext_unpin("/sys/fs/bpf/st_slots") == 0);

@@ -239,7 +239,9 @@ TEST_CASE("devmapctl stats shows a VM firewall's verdicts by path and reason", "
 
     h.host.ports().pin("/sys/fs/bpf/vmfw_ports");
     devmapctl::SlotStats stats;
-    auto rows = stats.sample("/sys/fs/bpf/vmfw_ports", std::chrono::milliseconds(50));
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& s : stats.sample("/sys/fs/bpf/vmfw_ports", std::chrono::milliseconds(50)))
+        rows.push_back(s.to_json());
     REQUIRE(bpfext_unpin("/sys/fs/bpf/vmfw_ports") == 0);
     nlohmann::json vm_row, uplink_row;
     for (const auto& r : rows)

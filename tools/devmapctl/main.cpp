@@ -485,34 +485,28 @@ void cmd_stats(const StatsArgs& a, const Output& out)
         usage_error(fmt::format("interval {} ms: use 10 to 3600000", interval_ms));
     devmapctl::SlotStats stats;
     do {
-        auto rows = stats.sample(a.path, std::chrono::milliseconds(interval_ms));
-        if (out.as_json) {
-            for (auto& r : rows) {
-                r["ifname"] = printable(r["ifname"].get<std::string>());
-                if (!r["prog"].is_null())
-                    r["prog"]["name"] = printable(r["prog"]["name"].get<std::string>());
+        std::vector<Row> rows;
+        if (!out.as_json)
+            rows.push_back({{}, fmt::format("{:<6} {:<16} {:<16} {:>12} {:>12} {:>12} {:>10}", "key", "dev", "prog",
+                                            "runs/s", "sent/s", "not sent/s", "errors/s")});
+        for (const auto& s : stats.sample(a.path, std::chrono::milliseconds(interval_ms))) {
+            std::string prog = s.prog_id ? printable(s.prog_name) : "-";
+            Row row{s.to_json(), fmt::format("{:<6} {:<16} {:<16} {:>12.0f} {:>12.0f} {:>12.0f} {:>10.0f}", s.key,
+                                             printable(s.ifname), prog, s.prog_runs_per_s, s.dev_sent_per_s,
+                                             s.dev_not_sent_per_s, s.dev_xmit_errors_per_s)};
+            row.obj["ifname"] = printable(s.ifname);
+            if (s.prog_id)
+                row.obj["prog"]["name"] = prog;
+            // A VM firewall's verdicts: a line per path, packets by reason.
+            for (const auto& [path, reasons] : s.vm_verdicts.value_or(decltype(s.vm_verdicts)::value_type{})) {
+                std::string line;
+                for (const auto& [reason, packets] : reasons)
+                    line += fmt::format("{}{} {}", line.empty() ? "" : ", ", reason, packets);
+                row.text += fmt::format("\n{:<6} verdicts {}: {}", s.key, path, line);
             }
-            out.print(rows);
-            std::fflush(stdout);
-            continue;
+            rows.push_back(std::move(row));
         }
-        fmt::print("{:<6} {:<16} {:<16} {:>12} {:>12} {:>12} {:>10}\n", "key", "dev", "prog", "runs/s", "sent/s",
-                   "not sent/s", "errors/s");
-        for (const auto& r : rows)
-            fmt::print("{:<6} {:<16} {:<16} {:>12.0f} {:>12.0f} {:>12.0f} {:>10.0f}\n", r["key"].get<uint32_t>(),
-                       printable(r["ifname"].get<std::string>()),
-                       r["prog"].is_null() ? "-" : printable(r["prog"]["name"].get<std::string>()),
-                       r["prog_runs_per_s"].get<double>(), r["dev_sent_per_s"].get<double>(),
-                       r["dev_not_sent_per_s"].get<double>(), r["dev_xmit_errors_per_s"].get<double>());
-        // A VM firewall's verdicts (bpf/vm_policy.h): packets by path and reason.
-        for (const auto& r : rows)
-            if (r.contains("vm_verdicts") && r["vm_verdicts"].is_object())
-                for (const auto& [path, reasons] : r["vm_verdicts"].items()) {
-                    std::string line;
-                    for (const auto& [reason, packets] : reasons.items())
-                        line += fmt::format("{}{} {}", line.empty() ? "" : ", ", reason, packets.get<uint64_t>());
-                    fmt::print("{:<6} {} {}: {}\n", r["key"].get<uint32_t>(), "verdicts", path, line);
-                }
+        print_rows(out, rows);
         std::fflush(stdout);
     } while (a.watch);
 }

@@ -65,22 +65,22 @@ std::map<uint32_t, XmitCounts> read_xmit(int map_fd, uint32_t netns)
 
 // A VM firewall's verdict counters (bpf/vm_policy.h), if the slot's program
 // has them: a map named "verdicts" shaped [path][reason] of vm_count.
-nlohmann::json vm_verdicts(uint32_t prog_id)
+std::optional<std::map<std::string, std::map<std::string, uint64_t>>> vm_verdicts(uint32_t prog_id)
 {
     static const char* const reasons[VM_REASONS] = VM_REASON_NAMES;
     static const char* const paths[VM_PATHS] = VM_PATH_NAMES;
     if (!prog_id)
-        return nullptr;
+        return std::nullopt;
     dme::Fd prog(bpf_prog_get_fd_by_id(prog_id));
     if (!prog)
-        return nullptr;
+        return std::nullopt;
     uint32_t map_ids[16] = {};
     bpf_prog_info info{};
     info.nr_map_ids = 16;
     info.map_ids = uint64_t(uintptr_t(map_ids));
     uint32_t len = sizeof(info);
     if (bpf_obj_get_info_by_fd(prog.get(), &info, &len))
-        return nullptr;
+        return std::nullopt;
     for (uint32_t i = 0; i < std::min(info.nr_map_ids, 16u); i++) {
         dme::Fd map(bpf_map_get_fd_by_id(map_ids[i]));
         bpf_map_info m{};
@@ -89,7 +89,7 @@ nlohmann::json vm_verdicts(uint32_t prog_id)
             m.type != BPF_MAP_TYPE_PERCPU_ARRAY || m.value_size != sizeof(vm_count) ||
             m.max_entries != uint32_t(VM_PATHS) * uint32_t(VM_REASONS))
             continue;
-        nlohmann::json out = nlohmann::json::object();
+        std::map<std::string, std::map<std::string, uint64_t>> out;
         std::vector<vm_count> per_cpu(libbpf_num_possible_cpus());
         for (uint32_t key = 0; key < m.max_entries; key++) {
             if (bpf_map_lookup_elem(map.get(), &key, per_cpu.data()))
@@ -102,7 +102,7 @@ nlohmann::json vm_verdicts(uint32_t prog_id)
         }
         return out;
     }
-    return nullptr;
+    return std::nullopt;
 }
 
 uint64_t prog_runs(uint32_t id)
@@ -148,7 +148,7 @@ SlotStats::~SlotStats()
     devmap_xmit_stats__destroy(skel_);
 }
 
-nlohmann::json SlotStats::sample(const std::string& map_path, std::chrono::milliseconds interval)
+std::vector<SlotSample> SlotStats::sample(const std::string& map_path, std::chrono::milliseconds interval)
 {
     auto map = dme::DevmapEgress::open(map_path);
     int xmit_fd = bpf_map__fd(skel_->maps.xmit_by_dev);
@@ -163,23 +163,37 @@ nlohmann::json SlotStats::sample(const std::string& map_path, std::chrono::milli
 
     double secs = std::chrono::duration<double>(interval).count();
     auto rate = [&](uint64_t a, uint64_t b) { return double(b - a) / secs; };
-    nlohmann::json rows = nlohmann::json::array();
+    std::vector<SlotSample> out;
     for (size_t i = 0; i < slots.size(); i++) {
         const auto& s = slots[i];
         XmitCounts a = xmit_before[s.ifindex], b = xmit_after[s.ifindex];
-        rows.push_back({{"key", s.key},
-                        {"ifindex", s.ifindex},
-                        {"ifname", s.ifname},
-                        {"prog", s.prog.id ? nlohmann::json{{"id", s.prog.id}, {"name", s.prog.name}} : nlohmann::json()},
-                        {"prog_runs_per_s", rate(runs_before[i], prog_runs(s.prog.id))},
-                        // Per device: slots that share a device share these.
-                        {"dev_sent_per_s", rate(a.sent, b.sent)},
-                        {"dev_not_sent_per_s", rate(a.not_sent, b.not_sent)},
-                        {"dev_xmit_errors_per_s", rate(a.errors, b.errors)},
-                        // A VM firewall's verdicts by path and reason, since it loaded.
-                        {"vm_verdicts", vm_verdicts(s.prog.id)}});
+        SlotSample r;
+        r.key = s.key;
+        r.ifindex = s.ifindex;
+        r.ifname = s.ifname;
+        r.prog_id = s.prog.id;
+        r.prog_name = s.prog.name;
+        r.prog_runs_per_s = rate(runs_before[i], prog_runs(s.prog.id));
+        r.dev_sent_per_s = rate(a.sent, b.sent);
+        r.dev_not_sent_per_s = rate(a.not_sent, b.not_sent);
+        r.dev_xmit_errors_per_s = rate(a.errors, b.errors);
+        r.vm_verdicts = vm_verdicts(s.prog.id);
+        out.push_back(std::move(r));
     }
-    return rows;
+    return out;
+}
+
+nlohmann::json SlotSample::to_json() const
+{
+    return {{"key", key},
+            {"ifindex", ifindex},
+            {"ifname", ifname},
+            {"prog", prog_id ? nlohmann::json{{"id", prog_id}, {"name", prog_name}} : nlohmann::json()},
+            {"prog_runs_per_s", prog_runs_per_s},
+            {"dev_sent_per_s", dev_sent_per_s},
+            {"dev_not_sent_per_s", dev_not_sent_per_s},
+            {"dev_xmit_errors_per_s", dev_xmit_errors_per_s},
+            {"vm_verdicts", vm_verdicts ? nlohmann::json(*vm_verdicts) : nlohmann::json()}};
 }
 
 }  // namespace devmapctl

@@ -5,6 +5,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -17,6 +21,23 @@ struct bpf_link;
 
 namespace devmapctl {
 
+// One slot over one interval. Strings are as the kernel gave them (any
+// bytes): the CLI makes them printable.
+struct SlotSample {
+    uint32_t key = 0, ifindex = 0;
+    std::string ifname;
+    uint32_t prog_id = 0;  // 0: the slot has no program
+    std::string prog_name;
+    double prog_runs_per_s = 0;
+    // Per device: slots that share a device share these.
+    double dev_sent_per_s = 0, dev_not_sent_per_s = 0, dev_xmit_errors_per_s = 0;
+    // A VM firewall's verdicts since it loaded (bpf/vm_policy.h): packets by
+    // path and reason; none when the slot's program has no such counters.
+    std::optional<std::map<std::string, std::map<std::string, uint64_t>>> vm_verdicts;
+
+    nlohmann::json to_json() const;
+};
+
 class SlotStats {
 public:
     SlotStats();
@@ -24,8 +45,8 @@ public:
     SlotStats(const SlotStats&) = delete;
     SlotStats& operator=(const SlotStats&) = delete;
 
-    // One row per slot in use, with per-second rates over `interval`.
-    nlohmann::json sample(const std::string& map_path, std::chrono::milliseconds interval);
+    // One sample per slot in use, with per-second rates over `interval`.
+    std::vector<SlotSample> sample(const std::string& map_path, std::chrono::milliseconds interval);
 
 private:
     devmap_xmit_stats* skel_ = nullptr;
