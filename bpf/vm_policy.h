@@ -340,6 +340,17 @@ static __always_inline __u32 vm_policy_to_vm(void *data, void *data_end)
  * built from them; no XDP frame or pulled skb header is that long. */
 #define VM_OFF_MAX 0x3fff
 
+/* A 16-bit length field in host order, with its bound where the verifier
+ * can see it: 6.12's verifier forgets a register's bounds across a byte
+ * swap (6.18's keeps them), so a packet pointer plus tot_len was refused. */
+static __always_inline __u32 vm_be16(__be16 v)
+{
+	__u32 x = bpf_ntohs(v);
+
+	asm volatile("" : "+r"(x));
+	return x & 0xffff;
+}
+
 /* An offset already checked against VM_OFF_MAX, masked so the verifier sees
  * the bound too: clang drops a plain mask it can prove redundant, and
  * reloads spilled offsets without their bounds. */
@@ -381,7 +392,7 @@ static __always_inline __u32 guard_ip4(const struct vm_identity *id, const struc
 	if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
 		return VM_DROP_MALFORMED;
 	hlen = ip->ihl * 4;
-	tot = bpf_ntohs(ip->tot_len);
+	tot = vm_be16(ip->tot_len);
 	if (tot < hlen || (void *)ip + tot > data_end)
 		return VM_DROP_MALFORMED;
 	frag = bpf_ntohs(ip->frag_off);
@@ -616,7 +627,7 @@ static __always_inline __u32 guard_ip6(void *ctx, enum vm_ctx_kind kind, const s
 
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 		return VM_DROP_MALFORMED;
-	end = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	end = sizeof(*ip6) + vm_be16(ip6->payload_len);
 	if ((void *)ip6 + end > data_end)
 		return VM_DROP_MALFORMED;
 	if (ip6->saddr.in6_u.u6_addr8[0] == 0xff)
