@@ -18,6 +18,9 @@ run() {
 # [scale] (1000 taps) is left to the host run: under TCG it takes minutes.
 # [stock-kernel] tests expect the refusals of an unpatched kernel.
 run kernel-tests "$build/tests/kernel/kernel-tests" --reporter compact "~[scale]~[stock-kernel]"
+# The port-security guard against its reference model on this kernel too:
+# 6.12's verifier and helpers are not the host's (fewer frames under TCG).
+run guard-fuzz "$build/tests/fuzz/guard-fuzz" --frames 60000 --seed 7
 # The series' selftests and the mainline ones for these maps.
 run selftests "$kbuild/selftest/test_progs" -t xdp_devmap_egress_mix,xdp_devmap_default,xdp_devmap_attach,xdp_cpumap_attach,xdp_do_redirect
 run reproducer "$repo/kernel-patches/tests/devmap_mix"
