@@ -88,29 +88,29 @@ void control_table(std::ostringstream& o, const json& rows)
         o << "\n" << unsupported;
 }
 
+// One guard table: ns/frame of each program from `figures`, and the ratios.
+void guard_rows(std::ostringstream& o, const json& rows, const char* figures, const char* to_v1, const char* to_none)
+{
+    o << "| frame | none | v1 | guard | guard ÷ v1 | guard ÷ none |\n|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& row : rows) {
+        const json& ns = row.at(figures);
+        o << "| " << row.value("frame", "") << " | " << spread(ns.at("none")) << " | " << spread(ns.at("v1")) << " | "
+          << spread(ns.at("guard")) << " | " << fmt("%.2f", row.at(to_v1).get<double>()) << " | "
+          << fmt("%.2f", row.at(to_none).get<double>()) << " |\n";
+    }
+}
+
 void guard_table(std::ostringstream& o, const json& rows)
 {
     if (rows.empty())
         return;
     o << "\n### Port-security guard, per legitimate frame from a VM\n\n"
       << "BPF_PROG_TEST_RUN of the tap's XDP program on one frame, forwarding included; ns/frame median "
-         "[min–max]. none: forwarding alone; v1: the guard before port security.\n\n"
-      << "| frame | none | v1 | guard | guard ÷ v1 | guard ÷ none |\n|---|---:|---:|---:|---:|---:|\n";
-    for (const auto& row : rows) {
-        const json& ns = row.at("ns_per_frame");
-        o << "| " << row.value("frame", "") << " | " << spread(ns.at("none")) << " | " << spread(ns.at("v1")) << " | "
-          << spread(ns.at("guard")) << " | " << fmt("%.2f", row.at("guard_to_v1").get<double>()) << " | "
-          << fmt("%.2f", row.at("guard_to_none").get<double>()) << " |\n";
-    }
+         "[min–max]. none: forwarding alone; v1: the guard before port security.\n\n";
+    guard_rows(o, rows, "ns_per_frame", "guard_to_v1", "guard_to_none");
     o << "\nThe same frames' whole path as live frames (received on the tap, judged, redirected to the uplink, "
-         "transmitted), ns/frame:\n\n"
-      << "| frame | none | v1 | guard | guard ÷ v1 | guard ÷ none |\n|---|---:|---:|---:|---:|---:|\n";
-    for (const auto& row : rows) {
-        const json& ns = row.at("path_ns_per_frame");
-        o << "| " << row.value("frame", "") << " | " << spread(ns.at("none")) << " | " << spread(ns.at("v1")) << " | "
-          << spread(ns.at("guard")) << " | " << fmt("%.2f", row.at("path_guard_to_v1").get<double>()) << " | "
-          << fmt("%.2f", row.at("path_guard_to_none").get<double>()) << " |\n";
-    }
+         "transmitted), ns/frame:\n\n";
+    guard_rows(o, rows, "path_ns_per_frame", "path_guard_to_v1", "path_guard_to_none");
 }
 
 void cpumap_table(std::ostringstream& o, const json& rows)
