@@ -65,8 +65,13 @@ std::vector<GuardFrame> legit_frames()
     uint8_t src6[16], dst6[16];
     inet_pton(AF_INET6, "fd00::5", src6);
     inet_pton(AF_INET6, "2001:db8:1::7", dst6);
+    // A TCP SYN: the first frame of a flow the security groups let open,
+    // then its retransmission, from the second run on.
     auto tcp = [](testing::Frame f, size_t proto_at) {
         f[proto_at] = IPPROTO_TCP;
+        size_t l4 = proto_at == 14 + 9 ? 14 + 20 : 14 + 40;
+        f[l4 + 12] = 0x50;  // data offset 5
+        f[l4 + 13] = 0x02;  // SYN
         return f;
     };
     auto u4 = testing::udp4_frame(src.s_addr, dst.s_addr, 40000, 443, 18, kExtMac, vm);

@@ -28,24 +28,21 @@ static __always_inline int skb_linearize_headers(struct __sk_buff *skb, __u32 ma
 SEC("xdp/devmap")
 int vm_fw_xdp(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	__u32 reason = vm_policy_to_vm(data, data_end);
+	__u32 reason = vm_policy_to_vm(ctx, VM_CTX_XDP);
 
-	vm_count(VM_PATH_XDP, reason, data_end - data);
+	vm_count(VM_PATH_XDP, reason, ctx->data_end - ctx->data);
 	return reason == VM_PASS ? XDP_PASS : XDP_DROP;
 }
 
 SEC("tc")
 int vm_fw_tc(struct __sk_buff *skb)
 {
-	void *data, *data_end;
 	__u32 reason;
 
-	if (skb_linearize_headers(skb, 128))
+	/* Headers, an IPv6 header chain, an ICMP error's quoted packet. */
+	if (skb_linearize_headers(skb, 256))
 		return TC_ACT_SHOT;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	reason = vm_policy_to_vm(data, data_end);
+	reason = vm_policy_to_vm(skb, VM_CTX_SKB);
 	vm_count(VM_PATH_SKB, reason, skb->len);
 	return reason == VM_PASS ? TC_ACT_OK : TC_ACT_SHOT;
 }
@@ -54,8 +51,7 @@ SEC("xdp")
 int vm_guard(struct xdp_md *ctx)
 {
 	struct vm_identity *id = vm_id();
-	__u32 reason = vm_policy_from_vm(ctx, VM_CTX_XDP, id, (void *)(long)ctx->data,
-					 (void *)(long)ctx->data_end);
+	__u32 reason = vm_policy_from_vm_sg(ctx, VM_CTX_XDP, id);
 	/* The walks are calls: packet pointers are taken after them. */
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -80,15 +76,12 @@ int vm_guard(struct xdp_md *ctx)
 SEC("tc")
 int vm_guard_tc(struct __sk_buff *skb)
 {
-	void *data, *data_end;
 	__u32 reason;
 
 	/* Everything the guard may walk (header chains, ND options). */
 	if (skb_linearize_headers(skb, VM_OFF_MAX))
 		return TC_ACT_SHOT;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	reason = vm_policy_from_vm(skb, VM_CTX_SKB, vm_id(), data, data_end);
+	reason = vm_policy_from_vm_sg(skb, VM_CTX_SKB, vm_id());
 	vm_count(VM_PATH_GUARD_TC, reason, skb->len);
 	return reason == VM_PASS ? TC_ACT_OK : TC_ACT_SHOT;
 }

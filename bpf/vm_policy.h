@@ -56,32 +56,6 @@ struct {
 	__type(value, __u8);
 } vm_owned_prefixes SEC(".maps");
 
-/* Allowed sources (host -> VM), by prefix. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, VM_MAX_PREFIXES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct vm_prefix4);
-	__type(value, __u8);
-} allow_src4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, VM_MAX_PREFIXES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct vm_prefix6);
-	__type(value, __u8);
-} allow_src6 SEC(".maps");
-
-/* Allowed (protocol, destination port); port 0 allows the whole protocol
- * (how ICMP is allowed). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, VM_MAX_PORTS);
-	__type(key, struct vm_port);
-	__type(value, __u8);
-} allow_ports SEC(".maps");
-
 /* Verdict counters: [path][reason], per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -173,40 +147,6 @@ static __always_inline int vm_owns6(const __u8 *mac, const void *addr)
 
 static const __u8 vm_any_mac[6] = {};
 
-static __always_inline int port_allowed(__u8 proto, __u16 port)
-{
-	struct vm_port k = { .proto = proto, .port = port };
-
-	if (bpf_map_lookup_elem(&allow_ports, &k))
-		return 1;
-	k.port = 0;
-	return bpf_map_lookup_elem(&allow_ports, &k) != NULL;
-}
-
-/* L4: protocol and destination port of a packet whose L3 header ends at l4. */
-static __always_inline __u32 vm_check_l4(void *l4, void *data_end, __u8 proto)
-{
-	__u16 port = 0;
-
-	if (proto == IPPROTO_TCP) {
-		struct tcphdr *tcp = l4;
-
-		if ((void *)(tcp + 1) > data_end || tcp->doff < 5)
-			return VM_DROP_MALFORMED;
-		port = bpf_ntohs(tcp->dest);
-	} else if (proto == IPPROTO_UDP) {
-		struct udphdr *udp = l4;
-
-		if ((void *)(udp + 1) > data_end)
-			return VM_DROP_MALFORMED;
-		port = bpf_ntohs(udp->dest);
-	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
-		if (l4 + 4 > data_end)
-			return VM_DROP_MALFORMED;
-	}
-	return port_allowed(proto, port) ? VM_PASS : VM_DROP_PORT;
-}
-
 #define ICMPV6_RS 133
 #define ICMPV6_RA 134
 #define ICMPV6_NS 135
@@ -228,111 +168,6 @@ struct vm_arp {
 	__u8 tha[6];
 	__u8 tpa[4];
 } __attribute__((packed));
-
-/* The host -> VM policy. Returns a vm_reason: VM_PASS or why it dropped. */
-static __always_inline __u32 vm_policy_to_vm(void *data, void *data_end)
-{
-	struct ethhdr *eth = data;
-	struct vm_identity *id;
-	const __u8 *owner;
-	__u16 proto;
-	int group;
-
-	if ((void *)(eth + 1) > data_end)
-		return VM_DROP_MALFORMED;
-	id = vm_id();
-	if (!id)
-		return VM_DROP_DST_MAC;
-	proto = bpf_ntohs(eth->h_proto);
-	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD)
-		return VM_DROP_VLAN; /* the tap is an untagged access port */
-
-	/* Unicast must be for one of the VM's MACs, and its address owned by
-	 * that MAC; a group frame's target by any of them. Group frames pass
-	 * only for ARP and ICMPv6 (neighbour discovery). */
-	group = eth->h_dest[0] & 1;
-	if (!group && !vm_mac_allowed(id, eth->h_dest))
-		return VM_DROP_DST_MAC;
-	owner = group ? vm_any_mac : eth->h_dest;
-
-	if (proto == ETH_P_ARP) {
-		struct vm_arp *arp = (void *)(eth + 1);
-		__be32 tpa;
-
-		if ((void *)(arp + 1) > data_end)
-			return VM_DROP_MALFORMED;
-		__builtin_memcpy(&tpa, arp->tpa, 4);
-		return vm_owns4(owner, tpa) ? VM_PASS : VM_DROP_DST_IP;
-	}
-	if (proto == ETH_P_IP) {
-		struct iphdr *ip = (void *)(eth + 1);
-		struct vm_prefix4 src = { .prefixlen = 32 };
-
-		if ((void *)(ip + 1) > data_end || ip->ihl < 5)
-			return VM_DROP_MALFORMED;
-		if ((void *)ip + ip->ihl * 4 > data_end)
-			return VM_DROP_MALFORMED;
-		if (group) {
-			/* Only DHCP goes on to the rules: a server's reply to a
-			 * client that asked for broadcast replies (RFC 2131
-			 * 4.1), and a client's discover to a VM that serves. */
-			struct udphdr *udp = (void *)ip + ip->ihl * 4;
-			int reply, discover;
-
-			if (ip->daddr != 0xffffffff || ip->protocol != IPPROTO_UDP ||
-			    (void *)(udp + 1) > data_end)
-				return VM_DROP_DST_MAC;
-			reply = udp->source == bpf_htons(67) && udp->dest == bpf_htons(68);
-			discover = udp->source == bpf_htons(68) && udp->dest == bpf_htons(67) &&
-				   (id->flags & VM_MAY_SERVE_DHCP);
-			if (!reply && !discover)
-				return VM_DROP_DST_MAC;
-		} else if (!vm_owns4(owner, ip->daddr)) {
-			return VM_DROP_DST_IP;
-		}
-		src.addr = ip->saddr;
-		if (!bpf_map_lookup_elem(&allow_src4, &src))
-			return VM_DROP_SRC;
-		if (ip->frag_off & bpf_htons(0x1fff))
-			return VM_DROP_FRAGMENT; /* no ports to check */
-		return vm_check_l4((void *)ip + ip->ihl * 4, data_end, ip->protocol);
-	}
-	if (proto == ETH_P_IPV6) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-		struct vm_prefix6 src = { .prefixlen = 128 };
-		__u8 *icmp = (void *)(ip6 + 1);
-
-		if ((void *)(ip6 + 1) > data_end)
-			return VM_DROP_MALFORMED;
-		/* To a group MAC: ICMPv6 (neighbour discovery), or a DHCPv6
-		 * client's message to All_DHCP_Relay_Agents_and_Servers
-		 * (ff02::1:2) for a VM that serves. */
-		if (group && ip6->nexthdr != IPPROTO_ICMPV6) {
-			struct udphdr *udp = (void *)(ip6 + 1);
-
-			if (!(id->flags & VM_MAY_SERVE_DHCP) || ip6->nexthdr != IPPROTO_UDP ||
-			    (void *)(udp + 1) > data_end || udp->dest != bpf_htons(547) ||
-			    ip6->daddr.in6_u.u6_addr32[0] != bpf_htonl(0xff020000) ||
-			    ip6->daddr.in6_u.u6_addr32[1] || ip6->daddr.in6_u.u6_addr32[2] ||
-			    ip6->daddr.in6_u.u6_addr32[3] != bpf_htonl(0x00010002))
-				return VM_DROP_DST_MAC;
-		}
-		/* A multicast address names a group; any other must be the
-		 * VM's, whatever MAC carried it. */
-		if (ip6->daddr.in6_u.u6_addr8[0] != 0xff && !vm_owns6(owner, &ip6->daddr))
-			return VM_DROP_DST_IP;
-		/* Neighbour discovery from the link passes whatever the
-		 * allow-lists say: without it the VM has no IPv6. */
-		if (ip6->nexthdr == IPPROTO_ICMPV6 && ip6->hop_limit == 255 &&
-		    (void *)(icmp + 1) <= data_end && icmp[0] >= ICMPV6_RS && icmp[0] <= ICMPV6_NA)
-			return VM_PASS;
-		__builtin_memcpy(src.addr, &ip6->saddr, 16);
-		if (!bpf_map_lookup_elem(&allow_src6, &src))
-			return VM_DROP_SRC;
-		return vm_check_l4(ip6 + 1, data_end, ip6->nexthdr);
-	}
-	return VM_DROP_PROTO;
-}
 
 /* ---- The guard: VM -> anywhere (docs/port-security.md, "The guard") ---- */
 
@@ -425,6 +260,8 @@ struct ip6_chain {
 	__u8 fragmented;
 	__u8 first_frag; /* a Fragment header with offset 0 and M = 1 */
 	__u8 later_frag; /* offset > 0: no upper layer here */
+	__u8 frag_proto; /* a later fragment's: its Fragment header's next header */
+	__u32 frag_id;   /* the last Fragment header's identification */
 };
 
 static __always_inline int is_ext_hdr(__u8 nh)
@@ -461,7 +298,9 @@ static __always_inline __u32 ip6_walk(void *data, void *data_end, __u32 l3, __u3
 			__u16 fo = (h[2] << 8 | h[3]);
 
 			c->fragmented = 1;
+			c->frag_id = (__u32)h[4] << 24 | (__u32)h[5] << 16 | (__u32)h[6] << 8 | h[7];
 			if (fo & 0xfff8) {
+				c->frag_proto = h[0];
 				c->later_frag = 1;
 				return VM_PASS;
 			}
@@ -754,6 +593,162 @@ static __always_inline __u32 vm_policy_from_vm(void *ctx, enum vm_ctx_kind kind,
 	if (proto == ETH_P_IPV6)
 		return guard_ip6(ctx, kind, id, eth, data_end);
 	return VM_DROP_PROTO;
+}
+
+/* Returned by vm_to_vm_addresses(): the addresses are the VM's, the
+ * security groups decide. */
+#define VM_TO_SECGROUPS VM_REASONS
+
+/* What may reach the VM by its addresses: the Ethernet destination one of
+ * its MACs (or a group), the IP or ARP target owned by that MAC. */
+static __always_inline __u32 vm_to_vm_addresses(void *data, void *data_end,
+						const struct vm_identity *id)
+{
+	struct ethhdr *eth = data;
+	const __u8 *owner;
+	__u16 proto;
+	int group;
+
+	if ((void *)(eth + 1) > data_end)
+		return VM_DROP_MALFORMED;
+	proto = bpf_ntohs(eth->h_proto);
+	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD)
+		return VM_DROP_VLAN; /* the tap is an untagged access port */
+
+	/* Unicast must be for one of the VM's MACs, and its address owned by
+	 * that MAC; a group frame's target by any of them. Group frames pass
+	 * only for ARP and ICMPv6 (neighbour discovery). */
+	group = eth->h_dest[0] & 1;
+	if (!group && !vm_mac_allowed(id, eth->h_dest))
+		return VM_DROP_DST_MAC;
+	owner = group ? vm_any_mac : eth->h_dest;
+
+	if (proto == ETH_P_ARP) {
+		struct vm_arp *arp = (void *)(eth + 1);
+		__be32 tpa;
+
+		if ((void *)(arp + 1) > data_end)
+			return VM_DROP_MALFORMED;
+		__builtin_memcpy(&tpa, arp->tpa, 4);
+		return vm_owns4(owner, tpa) ? VM_PASS : VM_DROP_DST_IP;
+	}
+	if (proto == ETH_P_IP) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > data_end || ip->ihl < 5)
+			return VM_DROP_MALFORMED;
+		if ((void *)ip + ip->ihl * 4 > data_end)
+			return VM_DROP_MALFORMED;
+		if (group) {
+			/* Only DHCP goes on to the rules: a server's reply to a
+			 * client that asked for broadcast replies (RFC 2131
+			 * 4.1), and a client's discover to a VM that serves. */
+			struct udphdr *udp = (void *)ip + ip->ihl * 4;
+			int reply, discover;
+
+			if (ip->daddr != 0xffffffff || ip->protocol != IPPROTO_UDP ||
+			    (void *)(udp + 1) > data_end)
+				return VM_DROP_DST_MAC;
+			reply = udp->source == bpf_htons(67) && udp->dest == bpf_htons(68);
+			discover = udp->source == bpf_htons(68) && udp->dest == bpf_htons(67) &&
+				   (id->flags & VM_MAY_SERVE_DHCP);
+			if (!reply && !discover)
+				return VM_DROP_DST_MAC;
+		} else if (!vm_owns4(owner, ip->daddr)) {
+			return VM_DROP_DST_IP;
+		}
+		return VM_TO_SECGROUPS;
+	}
+	if (proto == ETH_P_IPV6) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+		__u8 *icmp = (void *)(ip6 + 1);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return VM_DROP_MALFORMED;
+		/* To a group MAC: ICMPv6 (neighbour discovery), or a DHCPv6
+		 * client's message to All_DHCP_Relay_Agents_and_Servers
+		 * (ff02::1:2) for a VM that serves. */
+		if (group && ip6->nexthdr != IPPROTO_ICMPV6) {
+			struct udphdr *udp = (void *)(ip6 + 1);
+
+			if (!(id->flags & VM_MAY_SERVE_DHCP) || ip6->nexthdr != IPPROTO_UDP ||
+			    (void *)(udp + 1) > data_end || udp->dest != bpf_htons(547) ||
+			    ip6->daddr.in6_u.u6_addr32[0] != bpf_htonl(0xff020000) ||
+			    ip6->daddr.in6_u.u6_addr32[1] || ip6->daddr.in6_u.u6_addr32[2] ||
+			    ip6->daddr.in6_u.u6_addr32[3] != bpf_htonl(0x00010002))
+				return VM_DROP_DST_MAC;
+		}
+		/* A multicast address names a group; any other must be the
+		 * VM's, whatever MAC carried it. */
+		if (ip6->daddr.in6_u.u6_addr8[0] != 0xff && !vm_owns6(owner, &ip6->daddr))
+			return VM_DROP_DST_IP;
+		/* Neighbour discovery from the link passes whatever the
+		 * allow-lists say: without it the VM has no IPv6. */
+		if (ip6->nexthdr == IPPROTO_ICMPV6 && ip6->hop_limit == 255 &&
+		    (void *)(icmp + 1) <= data_end && icmp[0] >= ICMPV6_RS && icmp[0] <= ICMPV6_NA)
+			return VM_PASS;
+		return VM_TO_SECGROUPS;
+	}
+	return VM_DROP_PROTO;
+}
+
+
+/* ---- Security groups: both directions (docs/security-groups.md) ---- */
+
+#include "vm_flow.h"
+#include "vm_conntrack.h"
+#include "vm_secgroup.h"
+
+/* The flow reader, a global function per context type like the walks. */
+#define VM_DEFINE_FLOW_PARSE(ctx_type, name, kind)                                            \
+	__noinline __u32 vm_flow_parse_##name(ctx_type *ctx, struct vm_flow *f)                  \
+	{                                                                                     \
+		if (!f)                                                                       \
+			return VM_DROP_MALFORMED;                                             \
+		return vm_flow_parse(ctx, kind, f);                                           \
+	}
+
+VM_DEFINE_FLOW_PARSE(struct xdp_md, xdp, VM_CTX_XDP)
+VM_DEFINE_FLOW_PARSE(struct __sk_buff, skb, VM_CTX_SKB)
+
+/* The security groups' verdict on the frame at ctx going `dir`. */
+static __always_inline __u32 vm_secgroups(void *ctx, enum vm_ctx_kind kind, __u8 dir,
+					  const struct vm_identity *id)
+{
+	struct vm_flow f = { .dir = dir, .id_flags = id->flags, .sg_rules = id->sg_rules };
+	__u32 reason;
+
+	reason = kind == VM_CTX_SKB ? vm_flow_parse_skb(ctx, &f) : vm_flow_parse_xdp(ctx, &f);
+	if (reason != VM_PASS)
+		return reason;
+	return vm_sg_judge(&f);
+}
+
+/* The host -> VM policy: the addresses, then the security groups. Returns
+ * a vm_reason: VM_PASS or why it dropped. */
+static __always_inline __u32 vm_policy_to_vm(void *ctx, enum vm_ctx_kind kind)
+{
+	struct vm_identity *id = vm_id();
+	__u32 reason;
+
+	if (!id)
+		return VM_DROP_DST_MAC;
+	reason = vm_to_vm_addresses(vm_ctx_data(ctx, kind), vm_ctx_data_end(ctx, kind), id);
+	if (reason != VM_TO_SECGROUPS)
+		return reason;
+	return vm_secgroups(ctx, kind, VM_DIR_TO_VM, id);
+}
+
+/* The VM -> anywhere policy: port security, then the security groups. */
+static __always_inline __u32 vm_policy_from_vm_sg(void *ctx, enum vm_ctx_kind kind,
+						  const struct vm_identity *id)
+{
+	__u32 reason = vm_policy_from_vm(ctx, kind, id, vm_ctx_data(ctx, kind),
+					 vm_ctx_data_end(ctx, kind));
+
+	if (reason != VM_PASS || !id)
+		return reason;
+	return vm_secgroups(ctx, kind, VM_DIR_FROM_VM, id);
 }
 
 #endif

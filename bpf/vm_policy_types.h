@@ -6,6 +6,8 @@
 
 #include <linux/types.h>
 
+#include "vm_secgroup_types.h"
+
 #define VM_MAX_ADDRS 64      /* owned addresses, exact (per VM, all MACs) */
 #define VM_MAX_OWNED_PREFIXES 32
 #define VM_MAX_MACS 8        /* the VM's MAC and its allowed pairs' */
@@ -43,6 +45,11 @@ enum vm_reason {
 	VM_DROP_RA_GUARD,   /* RA or redirect from a VM that may not route */
 	VM_DROP_DHCP_GUARD, /* DHCP server message from a VM that may not serve */
 	VM_DROP_EXT_HDR,    /* IPv6 header chain too long or split (RFC 7112) */
+	/* Security groups (docs/security-groups.md): */
+	VM_DROP_NO_RULE,    /* no rule allows the flow, and it is not tracked */
+	VM_DROP_CT_INVALID, /* TCP: not a SYN with no flow, or out of state */
+	VM_DROP_FRAG_UNTRACKED, /* a later fragment whose first did not pass */
+	VM_DROP_CT_FULL,    /* the flow could not be tracked */
 	VM_REASONS,
 };
 
@@ -51,7 +58,8 @@ enum vm_reason {
 	{                                                                                  \
 		"pass", "malformed", "vlan", "dst-mac", "dst-ip", "src", "port", "fragment",  \
 		"proto", "mac-spoof", "ip-spoof", "arp-spoof", "nd-spoof", "unspec-src",      \
-		"ra-guard", "dhcp-guard", "ext-hdr",                                          \
+		"ra-guard", "dhcp-guard", "ext-hdr", "no-rule", "ct-invalid",                 \
+		"frag-untracked", "ct-full",                                                  \
 	}
 
 /* And for each vm_path. */
@@ -60,11 +68,13 @@ enum vm_reason {
 /* vm_identity.flags */
 #define VM_MAY_ROUTE (1U << 0)      /* may send RAs and redirects */
 #define VM_MAY_SERVE_DHCP (1U << 1) /* may send DHCP(v6) server messages */
+#define VM_HAS_ALLOW_LIST (1U << 2) /* allow_src is set: its misses say src/port */
 
 struct vm_identity {
 	__u8 mac[6];      /* the VM's own MAC */
 	__u8 host_mac[6]; /* the tap's host-side MAC: frames to it go to the host stack */
-	__u32 flags;      /* VM_MAY_* */
+	__u32 flags;      /* VM_MAY_*, VM_HAS_ALLOW_LIST */
+	__u32 sg_rules;   /* rules in vm_sg_rules (vm_secgroup_types.h) */
 };
 
 /* An address owned by one of the VM's MACs: exact in vm_owned, or inside a

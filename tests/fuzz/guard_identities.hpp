@@ -105,6 +105,12 @@ inline std::vector<vmhost::VmPolicy> identities()
         }
         out.push_back(p);
     }
+    // The model is of port security alone: the security groups behind it
+    // let through everything it passes (stateless, so that no flow state
+    // of an earlier frame changes a later one's verdict).
+    for (auto& p : out)
+        p.rules = {vmhost::SgRule::allow_all(vmhost::SgRule::Dir::from_vm, 4, false),
+                   vmhost::SgRule::allow_all(vmhost::SgRule::Dir::from_vm, 6, false)};
     return out;
 }
 

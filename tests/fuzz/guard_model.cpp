@@ -12,7 +12,7 @@ namespace {
 
 constexpr size_t kEthLen = 14;
 constexpr uint16_t kEthArp = 0x0806, kEthIp4 = 0x0800, kEthIp6 = 0x86dd;
-constexpr uint8_t kProtoUdp = 17, kProtoIcmp6 = 58;
+constexpr uint8_t kProtoIcmp4 = 1, kProtoTcp = 6, kProtoUdp = 17, kProtoIcmp6 = 58;
 constexpr uint8_t kNhHopByHop = 0, kNhRouting = 43, kNhFragment = 44, kNhDestOpts = 60, kNhAuth = 51,
                   kNhNone = 59;
 constexpr int kMaxExtHeaders = 8;  // the spec's bound (also VM_MAX_EXT_HDRS)
@@ -174,6 +174,15 @@ Decision judge_ipv4(const Identity& id, const EthHeader& eth, View l3)
         if (be16(*udp, 0) == 67 && !id.policy().may_serve_dhcp)
             return {VM_DROP_DHCP_GUARD, "3.5 DHCP server"};
     }
+    // 5 (docs/security-groups.md): what goes on to the security groups
+    // needs its whole upper-layer header.
+    if (l4_readable && h.protocol == kProtoTcp) {
+        auto tcp = pkt.at(hlen, 20);
+        if (!tcp || ((*tcp)[12] >> 4) < 5)
+            return {VM_DROP_MALFORMED, "5 TCP header incomplete"};
+    }
+    if (l4_readable && h.protocol == kProtoIcmp4 && !pkt.has(hlen, 8))
+        return {VM_DROP_MALFORMED, "5 ICMP header incomplete"};
     return {VM_PASS, "3.6 IPv4 pass"};  // 3.6
 }
 
@@ -363,6 +372,11 @@ Decision judge_ipv6(const Identity& id, const EthHeader& eth, View l3)
                 if (o.type == kOptTlla && !link_layer_option_ok(o, eth.src))
                     return {VM_DROP_ND_SPOOF, "4.9 NA bad TLLA"};
         }
+        // 5: ND and MLD stay the guard's; other ICMPv6 goes on to the
+        // security groups, which need its whole header.
+        const bool nd_or_mld = (t >= 130 && t <= 137) || t == kIcmp6Mld2Report;
+        if (!nd_or_mld && !pkt.has(upper_off, 8))
+            return {VM_DROP_MALFORMED, "5 ICMPv6 header incomplete"};
         return {VM_PASS, "4.9 ICMPv6 pass"};
     }
 
@@ -374,6 +388,11 @@ Decision judge_ipv6(const Identity& id, const EthHeader& eth, View l3)
         if (be16(*udp, 0) == 547 && !id.policy().may_serve_dhcp)
             return {VM_DROP_DHCP_GUARD, "4.10 DHCPv6 server"};
     }
+    if (upper == kProtoTcp) {  // 5
+        auto tcp = pkt.at(upper_off, 20);
+        if (!tcp || ((*tcp)[12] >> 4) < 5)
+            return {VM_DROP_MALFORMED, "5 TCP header incomplete"};
+    }
     return {VM_PASS, "4.11 IPv6 pass"};  // 4.11
 }
 
@@ -384,7 +403,7 @@ const char* reason_name(int reason)
     static const char* const names[VM_REASONS] = {
         "pass",      "malformed", "vlan",       "dst-mac",  "dst-ip",   "src",        "port",     "fragment",
         "proto",     "mac-spoof", "ip-spoof",   "arp-spoof", "nd-spoof", "unspec-src", "ra-guard", "dhcp-guard",
-        "ext-hdr",
+        "ext-hdr",   "no-rule",   "ct-invalid", "frag-untracked", "ct-full",
     };
     return reason >= 0 && reason < VM_REASONS ? names[reason] : "?";
 }

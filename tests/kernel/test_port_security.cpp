@@ -109,6 +109,10 @@ vmhost::VmPolicy policy_of(const json& vm)
         p.allow_src.push_back(vmhost::Prefix::parse(a));
     for (const auto& r : vm["allow_ports"])
         p.allow_ports.push_back({proto_number(r[0]), uint16_t(r[1].get<int>())});
+    // The matrix is of port security: the security groups behind the guard
+    // pass all it passes, without state (docs/security-groups.md).
+    p.rules = {vmhost::SgRule::allow_all(vmhost::SgRule::Dir::from_vm, 4, false),
+               vmhost::SgRule::allow_all(vmhost::SgRule::Dir::from_vm, 6, false)};
     return p;
 }
 

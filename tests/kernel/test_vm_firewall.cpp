@@ -158,6 +158,9 @@ TEST_CASE("the VM policy gives the same verdict and reason on the XDP and skb pa
     short_ihl[14] = 0x44;
     Frame tcp443 = with_protocol(udp4_frame(good, me, 4000, 443, 18, vm), IPPROTO_TCP);
     tcp443[14 + 20 + 12] = 0x50;  // data offset 5
+    Frame tcp_ack = tcp443;
+    tcp443[14 + 20 + 13] = 0x02;  // SYN: a flow starts (docs/security-groups.md)
+    tcp_ack[14 + 20 + 13] = 0x10;  // ACK, of no tracked flow
     Frame tcp_cut = tcp443;
     tcp_cut.resize(14 + 20 + 10);
     Frame icmp = with_protocol(udp4_frame(good, me, 0x0800, 0, 18, vm), IPPROTO_ICMP);
@@ -170,7 +173,8 @@ TEST_CASE("the VM policy gives the same verdict and reason on the XDP and skb pa
 
     std::vector<Case> cases = {
         {"allowed UDP/IPv4", allowed, VM_PASS},
-        {"allowed TCP 443", tcp443, VM_PASS},
+        {"allowed TCP 443, SYN", tcp443, VM_PASS},
+        {"allowed TCP 443, ACK of no flow", tcp_ack, VM_DROP_CT_INVALID},
         {"ICMP (whole protocol allowed)", icmp, VM_PASS},
         {"allowed UDP/IPv6", udp6_frame(good6.data(), me6.data(), 4000, 8080, 18, vm), VM_PASS},
         {"IPv4 options, allowed port", with_ipv4_options(allowed), VM_PASS},
@@ -190,7 +194,7 @@ TEST_CASE("the VM policy gives the same verdict and reason on the XDP and skb pa
         {"broadcast to 255.255.255.255, not DHCP", udp4_frame(good, 0xffffffff, 67, 69, 18), VM_DROP_DST_MAC},
         {"not the VM's address", udp4_frame(good, ip4("10.1.0.6"), 4000, 8080, 18, vm), VM_DROP_DST_IP},
         {"VLAN-tagged", vlan, VM_DROP_VLAN},
-        {"non-first fragment", frag, VM_DROP_FRAGMENT},
+        {"non-first fragment, its first unseen", frag, VM_DROP_FRAG_UNTRACKED},
         {"truncated IPv4 header", ip_cut, VM_DROP_MALFORMED},
         {"IPv4 ihl below 5", short_ihl, VM_DROP_MALFORMED},
         {"truncated IPv6 header", ip6_cut, VM_DROP_MALFORMED},

@@ -1,6 +1,7 @@
 #include "policy.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -131,6 +132,52 @@ void validate(const VmPolicy& p)
     }
     if (allowed_macs(p).size() > VM_MAX_MACS)
         dme::fail(E2BIG, "more than " + std::to_string(VM_MAX_MACS) + " MACs (the VM's and its pairs')");
+    validate_secgroups(p);
+}
+
+namespace {
+void check_rule(const SgRule& r, size_t i)
+{
+    const std::string at = "rules[" + std::to_string(i) + "]: ";
+    if (r.family != 4 && r.family != 6)
+        dme::fail(EINVAL, at + "family must be 4 or 6 (the ethertype)");
+    if (r.remote && r.remote->addr.family != r.family)
+        dme::fail(EINVAL, at + "remote " + r.remote->addr.str() + " is not an IPv" + std::to_string(r.family) +
+                              " prefix like the rule's family");
+    if (r.remote && !r.remote_group.empty())
+        dme::fail(EINVAL, at + "give either remote or remote_group, not both");
+    bool ports = r.proto == IPPROTO_TCP || r.proto == IPPROTO_UDP;
+    bool icmp = r.family == 4 ? r.proto == IPPROTO_ICMP : r.proto == IPPROTO_ICMPV6;
+    if (r.proto == IPPROTO_ICMP && r.family == 6)
+        dme::fail(EINVAL, at + "IPv6 uses ICMPv6 (protocol 58), not ICMP");
+    if (r.proto == IPPROTO_ICMPV6 && r.family == 4)
+        dme::fail(EINVAL, at + "IPv4 uses ICMP (protocol 1), not ICMPv6");
+    if (r.port_min > r.port_max)
+        dme::fail(EINVAL, at + "port_min " + std::to_string(r.port_min) + " is above port_max " +
+                              std::to_string(r.port_max));
+    if (!ports && (r.port_min != 0 || r.port_max != 65535))
+        dme::fail(EINVAL, at + "a port range needs protocol TCP or UDP");
+    if (!icmp && (r.icmp_type != -1 || r.icmp_code != -1))
+        dme::fail(EINVAL, at + "icmp_type and icmp_code need protocol ICMP (IPv4) or ICMPv6 (IPv6)");
+    if (r.icmp_type < -1 || r.icmp_type > 255 || r.icmp_code < -1 || r.icmp_code > 255)
+        dme::fail(EINVAL, at + "icmp_type and icmp_code are 0..255, or -1 for any");
+    if (r.icmp_type == -1 && r.icmp_code != -1)
+        dme::fail(EINVAL, at + "an icmp_code needs an icmp_type");
+}
+}  // namespace
+
+void validate_secgroups(const VmPolicy& p)
+{
+    if (p.rules.size() > VM_MAX_SG_RULES)
+        dme::fail(E2BIG, std::to_string(p.rules.size()) + " rules: a VM has at most " +
+                             std::to_string(VM_MAX_SG_RULES));
+    for (size_t i = 0; i < p.rules.size(); i++)
+        check_rule(p.rules[i], i);
+    if (p.conntrack.max_flows == 0)
+        dme::fail(EINVAL, "conntrack.max_flows must be at least 1");
+    for (size_t i = 0; i < p.conntrack.timeouts.size(); i++)
+        if (p.conntrack.timeouts[i] == 0)
+            dme::fail(EINVAL, "conntrack.timeouts[" + std::to_string(i) + "] must be at least 1 second");
 }
 
 const Mac& pair_mac(const VmPolicy& p, const AddressPair& pair)

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include <devmap_egress/error.hpp>
@@ -61,10 +62,41 @@ PolicyMaps PolicyMaps::of(const bpf_object* obj)
     m.allow_src6 = map_fd(obj, "allow_src6");
     m.allow_ports = map_fd(obj, "allow_ports");
     m.verdicts = map_fd(obj, "verdicts");
+    m.sg_rules = map_fd(obj, "vm_sg_rules");
+    m.sg_members = map_fd(obj, "vm_sg_members");
+    m.ct = map_fd(obj, "vm_ct");
+    m.ct_config = map_fd(obj, "vm_ct_config");
+    m.ct_stats = map_fd(obj, "vm_ct_stats");
     return m;
 }
 
-void write_policy(const PolicyMaps& maps, const VmPolicy& p)
+vm_sg_rule to_bpf(const SgRule& r, const GroupIds& groups)
+{
+    vm_sg_rule b{};
+    b.dir = r.dir == SgRule::Dir::to_vm ? VM_DIR_TO_VM : VM_DIR_FROM_VM;
+    b.family = uint8_t(r.family);
+    b.proto = r.proto;
+    b.flags = r.stateful ? 0 : VM_SG_STATELESS;
+    b.port_min = r.port_min;
+    b.port_max = r.port_max;
+    b.icmp_type = r.icmp_type < 0 ? VM_SG_ANY : uint16_t(r.icmp_type);
+    b.icmp_code = r.icmp_code < 0 ? VM_SG_ANY : uint16_t(r.icmp_code);
+    if (!r.remote_group.empty()) {
+        auto it = groups.find(r.remote_group);
+        if (it == groups.end())
+            dme::fail(ENOENT, "remote_group '" + r.remote_group + "' is no group on this host");
+        b.flags |= VM_SG_REMOTE_GROUP;
+        b.remote_group = it->second;
+    } else if (r.remote) {
+        for (int bit = 0; bit < r.remote->len; bit++)
+            b.remote_mask[bit / 8] |= uint8_t(0x80 >> (bit % 8));
+        for (int i = 0; i < 16; i++)
+            b.remote[i] = r.remote->addr.bytes[i] & b.remote_mask[i];
+    }  // else: mask and network all zero, anywhere
+    return b;
+}
+
+void write_policy(const PolicyMaps& maps, const VmPolicy& p, const GroupIds& groups)
 {
     validate(p);
     const uint8_t one = 1;
@@ -72,7 +104,18 @@ void write_policy(const PolicyMaps& maps, const VmPolicy& p)
     vm_identity id{};
     std::memcpy(id.mac, p.mac.b.data(), 6);
     std::memcpy(id.host_mac, p.host_mac.b.data(), 6);
-    id.flags = (p.may_route ? VM_MAY_ROUTE : 0) | (p.may_serve_dhcp ? VM_MAY_SERVE_DHCP : 0);
+    id.flags = (p.may_route ? VM_MAY_ROUTE : 0) | (p.may_serve_dhcp ? VM_MAY_SERVE_DHCP : 0) |
+               (p.allow_src.empty() ? 0 : VM_HAS_ALLOW_LIST);
+    id.sg_rules = uint32_t(p.rules.size());
+    // Every rule is converted before any is written: a bad one leaves the maps as they were.
+    std::vector<vm_sg_rule> rules;
+    for (size_t i = 0; i < p.rules.size(); i++) {
+        try {
+            rules.push_back(to_bpf(p.rules[i], groups));
+        } catch (const dme::Error& e) {
+            dme::fail(e.code(), "rules[" + std::to_string(i) + "]: " + e.what());
+        }
+    }
 
     for (const Mac& m : allowed_macs(p)) {
         vm_mac k{};
@@ -106,6 +149,11 @@ void write_policy(const PolicyMaps& maps, const VmPolicy& p)
         vm_port k{r.proto, 0, r.port};
         put(maps.allow_ports, &k, &one, "allow_ports");
     }
+    for (uint32_t i = 0; i < rules.size(); i++)
+        put(maps.sg_rules, &i, &rules[i], "vm_sg_rules");
+    vm_ct_config cfg{};
+    std::copy(p.conntrack.timeouts.begin(), p.conntrack.timeouts.end(), cfg.timeout);
+    put(maps.ct_config, &zero, &cfg, "vm_ct_config");
     // The identity last: until it is there the guard drops everything.
     put(maps.identity, &zero, &id, "vm_identity");
 }

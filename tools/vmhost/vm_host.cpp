@@ -76,6 +76,7 @@ Vm& VmHost::add_vm(uint32_t port, const dme::Interface& tap, const VmPolicy& pol
         dme::fail(EEXIST, "port " + std::to_string(port) + " already has a VM");
     validate(policy);
     std::unique_ptr<Vm> vm(new Vm(*this, port, tap, policy, mode_));
+    groups_.add(policy);
     // Every MAC the VM may send as is also where its frames come back to.
     for (const Mac& m : allowed_macs(policy)) {
         MacKey k = mac_key(m);
@@ -96,7 +97,10 @@ void VmHost::forget_vm(uint32_t port)
         if (!bpf_map_lookup_elem(mac_to_port_fd(), &k, &owner) && owner == port)
             bpf_map_delete_elem(mac_to_port_fd(), &k);
     }
+    groups_.remove(it->second->policy());
     vms_.erase(it);
+    for (const auto& [p, other] : vms_)  // an address another VM still has stays in its groups
+        groups_.add(other->policy());
 }
 
 Vm* VmHost::vm(uint32_t port)
@@ -113,15 +117,18 @@ Vm::Vm(VmHost& host, uint32_t port, dme::Interface tap, VmPolicy policy, dme::Xd
         dme::fail(errno, "opening the VM firewall object failed");
     // The guard redirects through the host's maps, not copies of its own.
     if (bpf_map__reuse_fd(skel->maps.tx_ports, host.tx_ports_fd()) ||
-        bpf_map__reuse_fd(skel->maps.mac_to_port, host.mac_to_port_fd()))
-        dme::fail(errno, "sharing the host's port maps with the VM firewall failed");
+        bpf_map__reuse_fd(skel->maps.mac_to_port, host.mac_to_port_fd()) ||
+        bpf_map__reuse_fd(skel->maps.vm_sg_members, host.groups().fd()))
+        dme::fail(errno, "sharing the host's port and group maps with the VM firewall failed");
+    if (bpf_map__set_max_entries(skel->maps.vm_ct, policy_.conntrack.max_flows))
+        dme::fail(errno, "sizing the VM's flow table failed");
     skel->rodata->uplink_port = VmHost::kUplinkPort;
     // The skb build of the guard is for tests and tc-only hosts: verifying
     // it for every VM would only slow attaching a thousand of them.
     bpf_program__set_autoload(skel->progs.vm_guard_tc, false);
     if (int err = vm_firewall__load(skel.get()))
         dme::fail(-err, std::string("loading the VM firewall failed: ") + std::strerror(-err));
-    write_policy(PolicyMaps::of(skel->obj), policy_);
+    write_policy(PolicyMaps::of(skel->obj), policy_, host.groups().ids_for(policy_));
 
     dme::DevmapEgress::SetOptions opts;
     opts.skip_xmit_check = mode == dme::XdpMode::generic;
@@ -137,9 +144,13 @@ Vm::Vm(VmHost& host, uint32_t port, dme::Interface tap, VmPolicy policy, dme::Xd
             objects_.prog_ids.push_back(info.id);
     }
     for (auto* m : {skel->maps.vm_identity, skel->maps.vm_macs, skel->maps.vm_owned, skel->maps.vm_owned_prefixes,
-                    skel->maps.allow_src4, skel->maps.allow_src6, skel->maps.allow_ports, skel->maps.verdicts})
+                    skel->maps.allow_src4, skel->maps.allow_src6, skel->maps.allow_ports, skel->maps.verdicts,
+                    skel->maps.vm_sg_rules, skel->maps.vm_ct, skel->maps.vm_frags, skel->maps.vm_ct_config,
+                    skel->maps.vm_ct_stats})
         objects_.map_ids.push_back(map_id(m));
     verdicts_ = dme::Fd::dup(bpf_map__fd(skel->maps.verdicts));
+    ct_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct));
+    ct_stats_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct_stats));
 }
 
 Vm::~Vm() { guard_.reset(); }
@@ -157,6 +168,8 @@ void Vm::attach_tc(const vm_firewall* skel)
     if (err)
         dme::fail(-err, "attaching the tc egress firewall to " + tap_.name() + " failed: " + std::strerror(-err));
 }
+
+ConntrackStats Vm::conntrack() const { return read_conntrack(ct_.get(), ct_stats_.get()); }
 
 ReasonCounts Vm::counts(vm_path path) const
 {

@@ -13,6 +13,8 @@
 
 #include <devmap_egress/devmap_egress.hpp>
 
+#include "conntrack_stats.hpp"
+#include "group_members.hpp"
 #include "policy.hpp"
 #include "vm_policy_types.h"
 
@@ -40,6 +42,8 @@ public:
     const dme::Interface& tap() const noexcept { return tap_; }
     const VmPolicy& policy() const noexcept { return policy_; }
     ReasonCounts counts(vm_path path) const;
+    ConntrackStats conntrack() const;
+    int conntrack_fd() const noexcept { return ct_.get(); }
     const VmObjects& objects() const noexcept { return objects_; }
 
 private:
@@ -53,7 +57,7 @@ private:
     VmObjects objects_;
     // Only what the control plane reads later: the kernel holds the rest
     // (slot, tc filter, XDP attachment), so a thousand VMs cost few fds here.
-    dme::Fd verdicts_;
+    dme::Fd verdicts_, ct_, ct_stats_;
     std::unique_ptr<dme::XdpAttachment> guard_;
 };
 
@@ -74,12 +78,14 @@ public:
     dme::DevmapEgress& ports() noexcept { return ports_; }
     int mac_to_port_fd() const;
     int tx_ports_fd() const;
+    GroupMembers& groups() noexcept { return groups_; }
 
 private:
     nic_demux* demux_ = nullptr;
     dme::DevmapEgress ports_;
     std::unique_ptr<dme::XdpAttachment> demux_attachment_;
     dme::XdpMode mode_;
+    GroupMembers groups_;
     std::map<uint32_t, std::unique_ptr<Vm>> vms_;
 };
 

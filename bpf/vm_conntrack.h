@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* A VM's connection tracking: flows by their key from the VM's side
+ * (vm_flow.h) in an LRU hash shared by the VM's slot firewall, its tc twin
+ * and its guard, so a flow is one flow whether its frames were XDP frames
+ * or skbs. Entries carry their last-seen time and are honoured only within
+ * their state's timeout; an expired entry is deleted when next met, and the
+ * LRU takes the oldest when the table is full, so no sweeper is needed.
+ * Semantics: docs/security-groups.md. */
+#ifndef DEVMAP_EGRESS_BPF_VM_CONNTRACK_H
+#define DEVMAP_EGRESS_BPF_VM_CONNTRACK_H
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VM_CT_DEFAULT_FLOWS); /* set before load */
+	__type(key, struct vm_ct_key);
+	__type(value, struct vm_ct_entry);
+} vm_ct SEC(".maps");
+
+/* Datagrams whose first fragment passed, by (family, protocol, direction,
+ * id, addresses): value = last seen (ns). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VM_FRAG_FLOWS);
+	__type(key, struct vm_frag_key);
+	__type(value, __u64);
+} vm_frags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vm_ct_config);
+} vm_ct_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VM_CT_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+} vm_ct_stats SEC(".maps");
+
+static __always_inline void ct_stat(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&vm_ct_stats, &which);
+
+	if (c)
+		(*c)++;
+}
+
+#define VM_NS_PER_S 1000000000ULL
+
+static __always_inline int ct_expired(const struct vm_ct_entry *e, __u8 proto,
+				      const struct vm_ct_config *cfg, __u64 now)
+{
+	__u32 i = e->state;
+
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6)
+		i = VM_CT_TIMEOUT_ICMP;
+	if (i >= VM_CT_TIMEOUTS)
+		return 1;
+	return now - e->last_seen > cfg->timeout[i] * VM_NS_PER_S;
+}
+
+/* What an entry says of a frame of its flow. */
+enum ct_verdict {
+	CT_PASS,
+	CT_INVALID, /* out of the flow's state: drop */
+	CT_REOPEN,  /* a SYN after the flow ended: judge it as a new flow */
+};
+
+/* TCP without sequence tracking: a SYN opens (one way), SYN+ACK answers
+ * (the other way), an ACK establishes, FINs close, RST ends at once. */
+static __always_inline enum ct_verdict ct_tcp(struct vm_ct_entry *e, __u8 flags, int orig)
+{
+	int syn = (flags & (VM_TCP_SYN | VM_TCP_ACK)) == VM_TCP_SYN;
+	int synack = (flags & (VM_TCP_SYN | VM_TCP_ACK)) == (VM_TCP_SYN | VM_TCP_ACK);
+
+	if ((e->state == VM_CT_TIME_WAIT || e->state == VM_CT_CLOSE) && syn && !(flags & VM_TCP_RST))
+		return CT_REOPEN;
+	if (flags & VM_TCP_RST) {
+		if (e->state == VM_CT_CLOSE)
+			return CT_INVALID;
+		e->state = VM_CT_CLOSE;
+		return CT_PASS;
+	}
+	switch (e->state) {
+	case VM_CT_SYN_SENT:
+		if (orig && syn)
+			return CT_PASS; /* retransmitted */
+		if (!orig && synack) {
+			e->state = VM_CT_SYN_RECV;
+			return CT_PASS;
+		}
+		return CT_INVALID;
+	case VM_CT_SYN_RECV:
+		if (!orig && synack)
+			return CT_PASS;
+		if (!orig || (flags & VM_TCP_SYN) || !(flags & VM_TCP_ACK))
+			return CT_INVALID;
+		e->state = VM_CT_ESTABLISHED;
+		break;
+	case VM_CT_ESTABLISHED:
+	case VM_CT_FIN_WAIT:
+	case VM_CT_TIME_WAIT:
+		if (flags & VM_TCP_SYN)
+			return CT_INVALID;
+		break;
+	default: /* CLOSE: only a new SYN, above */
+		return CT_INVALID;
+	}
+	if (flags & VM_TCP_FIN) {
+		e->flags |= orig ? VM_CT_FIN_ORIG : VM_CT_FIN_REPLY;
+		e->state = (e->flags & (VM_CT_FIN_ORIG | VM_CT_FIN_REPLY)) ==
+					   (VM_CT_FIN_ORIG | VM_CT_FIN_REPLY)
+				   ? VM_CT_TIME_WAIT
+				   : VM_CT_FIN_WAIT;
+	}
+	return CT_PASS;
+}
+
+/* A frame of a tracked flow; `e` is its live entry. */
+static __always_inline enum ct_verdict ct_update(struct vm_ct_entry *e, const struct vm_flow *f,
+						 __u64 now)
+{
+	int orig = f->dir == e->origin;
+	enum ct_verdict v = CT_PASS;
+
+	if (f->key.proto == IPPROTO_TCP) {
+		v = ct_tcp(e, f->tcp_flags, orig);
+	} else if (f->kind == VM_FLOW_ECHO || f->kind == VM_FLOW_ECHO_REPLY) {
+		/* Requests go the way the flow was opened, replies back. */
+		if (orig != (f->kind == VM_FLOW_ECHO))
+			return CT_REOPEN;
+		if (!orig)
+			e->state = VM_CT_REPLIED;
+	} else if (!orig) {
+		e->state = VM_CT_REPLIED;
+	}
+	if (v == CT_PASS)
+		e->last_seen = now;
+	return v;
+}
+
+static __always_inline void frag_key(struct vm_frag_key *k, const struct vm_flow *f)
+{
+	k->family = f->key.family;
+	k->proto = f->key.proto;
+	k->dir = f->dir;
+	k->id = f->frag_id;
+	__builtin_memcpy(k->vm_addr, f->key.vm_addr, 16);
+	__builtin_memcpy(k->remote_addr, f->key.remote_addr, 16);
+}
+
+/* The first fragment passed: its datagram's later fragments may follow. */
+static __always_inline void frag_remember(const struct vm_flow *f, __u64 now)
+{
+	struct vm_frag_key k = {};
+
+	frag_key(&k, f);
+	bpf_map_update_elem(&vm_frags, &k, &now, BPF_ANY);
+}
+
+static __always_inline int frag_known(const struct vm_flow *f, const struct vm_ct_config *cfg,
+				      __u64 now)
+{
+	struct vm_frag_key k = {};
+	__u64 *seen;
+
+	frag_key(&k, f);
+	seen = bpf_map_lookup_elem(&vm_frags, &k);
+	if (!seen)
+		return 0;
+	if (now - *seen > cfg->timeout[VM_CT_TIMEOUT_FRAG] * VM_NS_PER_S) {
+		bpf_map_delete_elem(&vm_frags, &k);
+		return 0;
+	}
+	return 1;
+}
+
+#endif
