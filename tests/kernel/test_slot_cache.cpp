@@ -269,3 +269,33 @@ TEST_CASE("a forked child's writes do not take the parent's notifications", "[de
     refused(m, EOPNOTSUPP, "cannot transmit XDP frames",
             [&] { return bpfext_devmap_set(m.fd(), 1, t.ifindex(), egress.prog.fd(), nullptr); });
 }
+
+TEST_CASE("slot deletes refuse what the checked path refuses, and leave the map unchanged", "[devmap][errors]")
+{
+    Target good("sc7");
+    Counter egress;
+    auto m = dme::DevmapEgress::create("sc_del", 4);
+    auto h = dme::DevmapEgress::create_hash("sc_delh", 4);
+    m.set(0, good.dev(), egress.prog);
+    h.set(7, good.dev(), egress.prog);
+
+    refused(m, ENOENT, "slot 1 of map 'sc_del' is already empty", [&] { return bpfext_devmap_delete(m.fd(), 1); });
+    refused(h, ENOENT, "slot 1 of map 'sc_delh' is already empty", [&] { return bpfext_devmap_delete(h.fd(), 1); });
+    refused(m, E2BIG, "key 4 is out of range", [&] { return bpfext_devmap_delete(m.fd(), 4); });
+    refused(m, EINVAL, "is a BPF program, not a map", [&] { return bpfext_devmap_delete(egress.prog.fd(), 0); });
+    struct bpf_insn insns[] = {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    int sk = bpf_prog_load(BPF_PROG_TYPE_SK_SKB, "skskb", "GPL", insns, 2, nullptr);
+    REQUIRE(sk >= 0);
+    dme::Fd owned(sk);
+    refused(m, EINVAL, "is a BPF program, not a map", [&] { return bpfext_devmap_delete(sk, 0); });
+    LIBBPF_OPTS(bpf_get_fd_by_id_opts, ro, .open_flags = BPF_F_RDONLY);
+    int rdonly = bpf_map_get_fd_by_id_opts(m.info().id, &ro);
+    REQUIRE(rdonly >= 0);
+    dme::Fd owned_ro(rdonly);
+    refused(m, EPERM, "not writable through this fd", [&] { return bpfext_devmap_delete(rdonly, 0); });
+
+    CHECK(bpfext_devmap_delete(m.fd(), 0) == 0);
+    CHECK(bpfext_devmap_delete(h.fd(), 7) == 0);
+    CHECK(snapshot(m).empty());
+    CHECK(snapshot(h).empty());
+}
