@@ -501,6 +501,20 @@ void Bench::control_plane_round(std::vector<CpCase>& cp)
         rec("update_policy_c", t0);
     }
     {
+        // The floor: the same fill as plain bpf_map_update_elem() calls, no
+        // check at all (what the kernel's update costs).
+        auto m = dme::DevmapEgress::create("bench_cp", n);
+        t0 = Timer();
+        for (uint32_t k = 0; k < n; k++) {
+            bpf_devmap_val v{};
+            v.ifindex = targets_->dev(k).ifindex();
+            v.bpf_prog.fd = pass_pool_[k]->prog.fd();
+            if (bpf_map_update_elem(m.fd(), &k, &v, BPF_ANY))
+                throw std::runtime_error("bpf_map_update_elem on a devmap failed");
+        }
+        rec("fill_per_slot_raw", t0);
+    }
+    {
         // The alternative's control plane: PROG_ARRAY writes (plain syscalls,
         // as its users would do; no devmap slot is involved).
         int pa = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "bench_cp_pa", 4, 4, n, nullptr);
@@ -659,6 +673,7 @@ json Bench::run()
         {"fill_per_slot_c", "fill_per_slot through the C API (bpfext_devmap_set) instead of the C++ API",
          cfg_.cp_slots, {}},
         {"update_policy_c", "update_policy through the C API (bpfext_devmap_set)", cfg_.cp_slots, {}},
+        {"fill_per_slot_raw", "floor: fill_per_slot as plain bpf_map_update_elem, no checks", cfg_.cp_slots, {}},
         {"fill_per_slot_skip_xmit_check", "fill_per_slot without the ndo_xdp_xmit check (netlink query)",
          cfg_.cp_slots, {}},
         {"update_policy_skip_xmit_check", "update_policy without the ndo_xdp_xmit check", cfg_.cp_slots, {}},
