@@ -330,7 +330,8 @@ static int xc_query(__u32 ifindex)
 		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = xc.family,
 			.nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = ++xc.seq },
 		.gh = { .cmd = EXT_NETDEV_CMD_DEV_GET, .version = 1 },
-		.na = { .nla_len = NLA_HDRLEN + sizeof(__u32), .nla_type = EXT_NETDEV_A_DEV_IFINDEX },
+		.na = { .nla_len = NLA_HDRLEN + sizeof(__u32),
+			.nla_type = EXT_NETDEV_A_DEV_IFINDEX },
 		.ifindex = ifindex,
 	};
 	char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));

@@ -190,7 +190,7 @@ static int slot_set_fast(const struct ext_slot_kind *k, int map_fd, const struct
 	if (bpf_obj_get_info_by_fd(map_fd, &mi, &len) || !type_is(k, mi.type) ||
 	    mi.key_size != sizeof(__u32))
 		return 1;
-	if ((every_slot_exists(&mi) && (w->key >= mi.max_entries || w->flags == BPF_NOEXIST)))
+	if (every_slot_exists(&mi) && (w->key >= mi.max_entries || w->flags == BPF_NOEXIST))
 		return 1;
 	if (w->prog_fd > 0) {
 		if (mi.value_size < k->prog_value_size || w->no_default)
@@ -306,7 +306,8 @@ static int slot_delete_fast(const struct ext_slot_kind *k, int map_fd, __u32 key
 	if (bpf_obj_get_info_by_fd(map_fd, &mi, &len) || !type_is(k, mi.type) ||
 	    mi.key_size != sizeof(__u32))
 		return 1;
-	if (every_slot_exists(&mi) && (key >= mi.max_entries || lookup_slot(map_fd, &mi, key, &cur)))
+	if (every_slot_exists(&mi) &&
+	    (key >= mi.max_entries || lookup_slot(map_fd, &mi, key, &cur)))
 		return 1;
 	return bpf_map_delete_elem(map_fd, &key) ? 1 : 0;
 }
