@@ -188,8 +188,8 @@ int main(int argc, char** argv)
             check_summary(row, "cpu_ms", where);
             check_summary(row, "us_per_slot", where);
         }
-        for (const char* c : {"fill_shared", "fill_per_slot", "update_policy", "tailcall_fill", "tailcall_update_policy",
-                              "default_replace"})
+        for (const char* c : {"fill_shared", "fill_per_slot", "update_policy", "fill_per_slot_c", "update_policy_c",
+                              "tailcall_fill", "tailcall_update_policy", "default_replace"})
             need(seen.count(c), std::string("control_plane: case ") + c + " missing");
     }
     need(r.contains("warnings") && r["warnings"].is_array(), "no warnings array");

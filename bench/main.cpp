@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <bpf/bpf.h>
+#include <bpf_ext/bpf_ext.h>
 
 #include <algorithm>
 #include <chrono>
@@ -483,6 +484,37 @@ void Bench::control_plane_round(std::vector<CpCase>& cp)
         }
     }
     {
+        // The same fill and update through libbpf-ext's C call, beside the
+        // C++ API's above: same checks, without the C++ layer.
+        auto m = dme::DevmapEgress::create("bench_cp", n);
+        auto c_set = [&](uint32_t k, const dme::EgressProgram& prog) {
+            if (bpfext_devmap_set(m.fd(), k, targets_->dev(k).ifindex(), prog.fd(), nullptr))
+                throw std::runtime_error(std::string("bpfext_devmap_set: ") + bpfext_errmsg());
+        };
+        t0 = Timer();
+        for (uint32_t k = 0; k < n; k++)
+            c_set(k, pass_pool_[k]->prog);
+        rec("fill_per_slot_c", t0);
+        t0 = Timer();
+        for (uint32_t k = 0; k < n; k++)
+            c_set(k, fw_pool_[k]->prog);
+        rec("update_policy_c", t0);
+    }
+    {
+        // The floor: the same fill as plain bpf_map_update_elem() calls, no
+        // check at all (what the kernel's update costs).
+        auto m = dme::DevmapEgress::create("bench_cp", n);
+        t0 = Timer();
+        for (uint32_t k = 0; k < n; k++) {
+            bpf_devmap_val v{};
+            v.ifindex = targets_->dev(k).ifindex();
+            v.bpf_prog.fd = pass_pool_[k]->prog.fd();
+            if (bpf_map_update_elem(m.fd(), &k, &v, BPF_ANY))
+                throw std::runtime_error("bpf_map_update_elem on a devmap failed");
+        }
+        rec("fill_per_slot_raw", t0);
+    }
+    {
         // The alternative's control plane: PROG_ARRAY writes (plain syscalls,
         // as its users would do; no devmap slot is involved).
         int pa = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "bench_cp_pa", 4, 4, n, nullptr);
@@ -638,6 +670,10 @@ json Bench::run()
         {"fill_per_slot", "fill N empty devmap slots, a distinct egress program each", cfg_.cp_slots, {}},
         {"update_policy", "replace the program of N slots (do-nothing -> firewall, distinct)", cfg_.cp_slots, {}},
         {"erase", "clear N slots (programs released)", cfg_.cp_slots, {}},
+        {"fill_per_slot_c", "fill_per_slot through the C API (bpfext_devmap_set) instead of the C++ API",
+         cfg_.cp_slots, {}},
+        {"update_policy_c", "update_policy through the C API (bpfext_devmap_set)", cfg_.cp_slots, {}},
+        {"fill_per_slot_raw", "floor: fill_per_slot as plain bpf_map_update_elem, no checks", cfg_.cp_slots, {}},
         {"fill_per_slot_skip_xmit_check", "fill_per_slot without the ndo_xdp_xmit check (netlink query)",
          cfg_.cp_slots, {}},
         {"update_policy_skip_xmit_check", "update_policy without the ndo_xdp_xmit check", cfg_.cp_slots, {}},
@@ -665,10 +701,17 @@ json Bench::run()
     json dp = json::array(), sc = json::array(), cpj = json::array();
     for (const auto& c : cases_)
         (c.section == "datapath" ? dp : sc).push_back(datapath_json(c, cases_));
-    double update_policy_cpu_ms = 0;
-    for (const auto& c : cp)
-        if (c.name == "update_policy" && !c.cpu_ms.empty())
+    double update_policy_cpu_ms = 0, tail_fill_cpu_ms = 0, tail_update_cpu_ms = 0;
+    for (const auto& c : cp) {
+        if (c.cpu_ms.empty())
+            continue;
+        if (c.name == "update_policy")
             update_policy_cpu_ms = summarize(c.cpu_ms).median;
+        if (c.name == "tailcall_fill")
+            tail_fill_cpu_ms = summarize(c.cpu_ms).median;
+        if (c.name == "tailcall_update_policy")
+            tail_update_cpu_ms = summarize(c.cpu_ms).median;
+    }
     for (const auto& c : cp) {
         if (c.name == "default_replace" && !default_unsupported_.empty() && cfg_.wants("control")) {
             cpj.push_back({{"case", c.name},
@@ -690,6 +733,12 @@ json Bench::run()
                        {"total_ms", to_json(summarize(c.ms), c.ms)},
                        {"cpu_ms", to_json(summarize(c.cpu_ms), c.cpu_ms)},
                        {"us_per_slot", to_json(summarize(per), per)}});
+        // Slot writes against the alternative's writes of the same round
+        // set: fills against the PROG_ARRAY fill, updates against its update.
+        bool fill = c.name.rfind("fill_", 0) == 0, update = c.name.rfind("update_policy", 0) == 0;
+        double ref = fill ? tail_fill_cpu_ms : update ? tail_update_cpu_ms : 0;
+        if (ref > 0)
+            cpj.back()["prog_array_ratio"] = summarize(c.cpu_ms).median / ref;
         if (c.name == "default_replace") {
             cpj.back()["supported"] = true;
             if (update_policy_cpu_ms > 0)

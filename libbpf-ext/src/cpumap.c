@@ -62,6 +62,7 @@ static const struct ext_slot_kind cpumap_kind = {
 	.too_many_slots = "a cpumap has at most one slot per possible CPU number (NR_CPUS)",
 	.prog_refused_errno = ENOMEM,
 	.check = cpumap_check,
+	.fast_check = cpumap_check,
 	.explain = cpumap_explain,
 };
 

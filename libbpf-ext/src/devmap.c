@@ -30,6 +30,16 @@ static int devmap_check_late(const struct bpf_map_info *mi, const struct ext_slo
 			"for generic (skb) XDP set skip_xmit_check", ifname, w->target);
 }
 
+/* The fast path's: ifindex 0 would empty the slot; a device that does not
+ * exist the kernel refuses itself; whether it can transmit, the cache says. */
+static int devmap_check_fast(const struct bpf_map_info *mi, const struct ext_slot_write *w)
+{
+	(void)mi;
+	if (!w->target)
+		return 1;
+	return !w->skip_xmit_check && ext_xdp_xmit_cached(w->target) == 0;
+}
+
 static int devmap_explain(int err, const struct bpf_map_info *mi, const struct ext_slot_write *w)
 {
 	if (err != EINVAL)
@@ -53,6 +63,7 @@ static const struct ext_slot_kind devmap_kind = {
 	.prog_refused_errno = EINVAL,
 	.check = devmap_check,
 	.check_late = devmap_check_late,
+	.fast_check = devmap_check_fast,
 	.explain = devmap_explain,
 };
 

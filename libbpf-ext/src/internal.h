@@ -118,6 +118,11 @@ struct ext_slot_kind {
 	 * check_late after the program's. Return 0 or ext_fail(). */
 	int (*check)(const struct bpf_map_info *mi, const struct ext_slot_write *w);
 	int (*check_late)(const struct bpf_map_info *mi, const struct ext_slot_write *w);
+	/* The fast path's version of both (slots.c): 0 when the write may go
+	 * ahead as far as the key and target are concerned, else nonzero (the
+	 * checked path then runs check and check_late); cheap, may use caches.
+	 * NULL: every write of this kind takes the checked path. */
+	int (*fast_check)(const struct bpf_map_info *mi, const struct ext_slot_write *w);
 	/* An update the kernel refused with errno err (not the program): return
 	 * ext_fail() with the reason, or 0 for the generic message. */
 	int (*explain)(int err, const struct bpf_map_info *mi, const struct ext_slot_write *w);
@@ -148,6 +153,17 @@ int ext_device_name(__u32 ifindex, char name[IF_NAMESIZE]);
 /* 1: can transmit XDP frames (ndo_xdp_xmit), 0: cannot, <0: unknown (kernel
  * without netdev netlink, or the query failed). */
 int ext_xdp_xmit_capable(__u32 ifindex);
+/* The same answer from a per-namespace cache that the netdev family's
+ * notifications keep fresh (netdev.c says why it cannot be stale). */
+int ext_xdp_xmit_cached(__u32 ifindex);
+/* What the cache has done since the process started (for tests). */
+struct ext_xmit_cache_stats {
+	unsigned long long queries;       /* DEV_GET asked: misses */
+	unsigned long long hits;          /* answered from the cache */
+	unsigned long long notifications; /* datagrams read from the subscription */
+	unsigned long long flushes;       /* times every entry was forgotten */
+};
+void ext_xmit_cache_read_stats(struct ext_xmit_cache_stats *stats);
 
 /* CPUs. */
 int ext_parse_cpulist(const char *list, bool *mask, size_t mask_len);

@@ -3,7 +3,13 @@
  * writing, reading, clearing and listing its slots. What differs between the
  * kinds is in their struct ext_slot_kind (devmap.c, cpumap.c). Every input is
  * checked before bpf_map_update_elem(), so a refused write leaves the slot as
- * it was; what the kernel still refuses is explained after the fact. */
+ * it was; what the kernel still refuses is explained after the fact.
+ *
+ * A write takes the fast path first (slot_set_fast): the checks the kernel
+ * does not make, from what costs no more than a syscall, then the update.
+ * Anything it does not like, the kernel's refusal included, sends the write
+ * down the checked path (slot_set_checked), which asks every question again
+ * without trusting any cache and names the cause. */
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -142,7 +148,68 @@ static int explain_update(const struct ext_slot_kind *k, int err, const struct b
 			strerror(err));
 }
 
-int ext_slot_set(const struct ext_slot_kind *k, int map_fd, const struct ext_slot_write *w)
+static bool type_is(const struct ext_slot_kind *k, __u32 type)
+{
+	const enum bpf_map_type *t;
+
+	for (t = k->types; *t; t++)
+		if (type == *t)
+			return true;
+	return false;
+}
+
+/*
+ * The fast path: 0 when the slot was written, 1 to take the checked path
+ * (nothing written). It makes every check the kernel does not, so it never
+ * writes what the checked path would refuse:
+ *  - the map: one BPF_OBJ_GET_INFO_BY_FD. Without the checked path's look at
+ *    /proc/self/fd it cannot tell a map fd from another BPF fd whose info
+ *    happens to read alike, but bpf_map_update_elem() refuses any fd that is
+ *    not a map;
+ *  - flags, key range, BPF_NOEXIST on maps whose slots always exist, room
+ *    for a program, no_default: from that info, no syscall. BPF_EXIST (the
+ *    kernel ignores it on these maps) and program fd 0 go the checked way;
+ *  - the kind's target (fast_check: a devmap's device can transmit XDP
+ *    frames, from the cache in netdev.c);
+ *  - the program: not asked about at all. The kernel takes a slot's program
+ *    only if it is an XDP program with the slot's expected attach type (and
+ *    agrees with the map's other programs), and refuses before it touches
+ *    the slot, so a program of the wrong type costs a refused update and the
+ *    checked path then says what is wrong with it. No program info is kept,
+ *    so none can be stale, and program fds reused for another program are
+ *    no concern.
+ */
+static int slot_set_fast(const struct ext_slot_kind *k, int map_fd, const struct ext_slot_write *w)
+{
+	struct ext_slot_val val = { .target = w->target, .prog.fd = -1 };
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi);
+
+	if (!k->fast_check || w->flags > BPF_NOEXIST || w->prog_fd == 0)
+		return 1;
+	if (bpf_obj_get_info_by_fd(map_fd, &mi, &len) || !type_is(k, mi.type) ||
+	    mi.key_size != sizeof(__u32))
+		return 1;
+	if (every_slot_exists(&mi) && (w->key >= mi.max_entries || w->flags == BPF_NOEXIST))
+		return 1;
+	if (w->prog_fd > 0) {
+		if (mi.value_size < k->prog_value_size || w->no_default)
+			return 1;
+		val.prog.fd = w->prog_fd;
+	}
+	if (w->no_default) {
+		if (mi.value_size < BPFEXT_SLOT_VALUE_EXT_SIZE)
+			return 1;
+		val.flags = BPFEXT_SLOT_NO_DEFAULT;
+	}
+	if (k->fast_check(&mi, w))
+		return 1;
+	return bpf_map_update_elem(map_fd, &w->key, &val, w->flags) ? 1 : 0;
+}
+
+/* Every check, uncached, each failure explained. */
+static int slot_set_checked(const struct ext_slot_kind *k, int map_fd,
+			    const struct ext_slot_write *w)
 {
 	struct ext_slot_val val = { .target = w->target, .prog.fd = -1 };
 	struct bpf_prog_info pi = {};
@@ -208,6 +275,13 @@ int ext_slot_set(const struct ext_slot_kind *k, int map_fd, const struct ext_slo
 	return err ? explain_update(k, -err, &mi, w, &pi) : 0;
 }
 
+int ext_slot_set(const struct ext_slot_kind *k, int map_fd, const struct ext_slot_write *w)
+{
+	if (!slot_set_fast(k, map_fd, w))
+		return 0;
+	return slot_set_checked(k, map_fd, w);
+}
+
 int ext_slot_get(const struct ext_slot_kind *k, int map_fd, __u32 key, struct ext_slot *slot)
 {
 	struct bpf_map_info mi;
@@ -220,12 +294,33 @@ int ext_slot_get(const struct ext_slot_kind *k, int map_fd, __u32 key, struct ex
 	return err;
 }
 
+/* As slot_set_fast: 0 when the slot was cleared, 1 to take the checked path
+ * (nothing cleared). The map's info without the look at /proc/self/fd, then
+ * what the checked path does; a failure anywhere is explained by it. */
+static int slot_delete_fast(const struct ext_slot_kind *k, int map_fd, __u32 key)
+{
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi);
+	struct ext_slot cur;
+
+	if (bpf_obj_get_info_by_fd(map_fd, &mi, &len) || !type_is(k, mi.type) ||
+	    mi.key_size != sizeof(__u32))
+		return 1;
+	if (every_slot_exists(&mi) &&
+	    (key >= mi.max_entries || lookup_slot(map_fd, &mi, key, &cur)))
+		return 1;
+	return bpf_map_delete_elem(map_fd, &key) ? 1 : 0;
+}
+
 int ext_slot_delete(const struct ext_slot_kind *k, int map_fd, __u32 key)
 {
 	struct bpf_map_info mi;
 	struct ext_slot cur;
-	int err = ext_map_info(map_fd, k->types, &mi);
+	int err;
 
+	if (!slot_delete_fast(k, map_fd, key))
+		return 0;
+	err = ext_map_info(map_fd, k->types, &mi);
 	if (!err)
 		err = key_in_range(k, &mi, key);
 	if (err)
