@@ -33,6 +33,7 @@
 #include "frames.hpp"
 #include "netns.hpp"
 #include "guard.hpp"
+#include "secgroups.hpp"
 #include "report.hpp"
 #include "rig.hpp"
 #include "stats.hpp"
@@ -58,7 +59,7 @@ struct Config {
     // Which parts to run: datapath, scaling, control, cpumap (make bench-vm
     // runs the datapath alone in the guest, where loading 1000s of programs
     // is slow).
-    std::vector<std::string> sections{"datapath", "scaling", "control", "cpumap", "guard"};
+    std::vector<std::string> sections{"datapath", "scaling", "control", "cpumap", "guard", "secgroups"};
     // cpumap split vs single: frames offered per run, the heavy policy's
     // calibration target and the emulated driver receive cost (ns/frame).
     uint32_t cpumap_frames = 500'000;
@@ -752,6 +753,11 @@ json Bench::run()
         out["cpumap"] = cpumap_json();
     if (cfg_.wants("guard"))
         timed("guard", [&] { out["guard"] = guard_section(std::max(cfg_.packets / 5, 1000u), cfg_.runs); });
+    if (cfg_.wants("secgroups"))
+        timed("security groups", [&] {
+            out["secgroups"] = secgroups_section(std::max(cfg_.packets / 5, 1000u), cfg_.runs,
+                                                 std::clamp(cfg_.packets / 50, 100u, 2000u));
+        });
     out["setup"] = setup_json_;
     out["seconds"] = seconds;
 
@@ -870,8 +876,8 @@ int main(int argc, char** argv)
     app.add_option("--cp-slots", cfg.cp_slots, "slots for the control-plane figures");
     bool no_skb = false;
     app.add_flag("--no-skb", no_skb, "leave out the skb-path (tc) cases");
-    app.add_option("--sections", cfg.sections, "parts to run: datapath, scaling, control, cpumap, guard (default: all)")
-        ->check(CLI::IsMember({"datapath", "scaling", "control", "cpumap", "guard"}));
+    app.add_option("--sections", cfg.sections, "parts to run: datapath, scaling, control, cpumap, guard, secgroups (default: all)")
+        ->check(CLI::IsMember({"datapath", "scaling", "control", "cpumap", "guard", "secgroups"}));
     app.add_option("--cpumap-frames", cfg.cpumap_frames, "cpumap split vs single: frames offered per run");
     app.add_option("--heavy-ns", cfg.heavy_ns, "cpumap: extra ns/frame the heavy policy is calibrated to")
         ->capture_default_str();

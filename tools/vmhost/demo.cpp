@@ -45,6 +45,7 @@ using testing::VethPair;
 namespace {
 
 constexpr uint16_t kAllowedPort = 8080, kDeniedPort = 9999, kSshPort = 22;
+constexpr uint16_t kQueryPort = 6000;  // the VM's DNS queries go out from here
 
 // A counting XDP program attached inside a namespace; only its counter map's
 // fd is kept (the attachment holds the program), to spare fds at 1000 VMs.
@@ -95,6 +96,7 @@ struct VmNode {
     std::unique_ptr<VethPair> link;  // near: tap<i> (host), far: eth0 (VM)
     Sink delivered;                  // on the VM's eth0: what reached the VM
     dme::Fd app_socket;              // UDP :8080 inside the VM, absorbs traffic
+    dme::Fd query_socket;            // UDP :6000, where the answers to its queries land
     std::unique_ptr<testing::PacketSocket> wire;  // the VM's raw socket on eth0
 };
 
@@ -168,6 +170,10 @@ private:
             a.sin_port = htons(kAllowedPort);
             if (!node->app_socket || bind(node->app_socket.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)))
                 throw std::runtime_error("binding the VM's UDP socket failed");
+            node->query_socket = dme::Fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+            a.sin_port = htons(kQueryPort);
+            if (!node->query_socket || bind(node->query_socket.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)))
+                throw std::runtime_error("binding the VM's query socket failed");
         }
         node->wire = std::make_unique<testing::PacketSocket>(node->ns);
         node->delivered.attach(node->ns, node->link->far().ifindex, Sink::pass);
@@ -221,6 +227,16 @@ private:
                 send(testing::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kSshPort, 18, to, me), 5);
             }
         }
+        // Security groups (docs/security-groups.md): the answers to each
+        // VM's queries come back on the flow its queries opened, though no
+        // rule names port 6000; a TCP SYN to 443 opens a flow; ACKs of no
+        // flow are dropped.
+        for (auto& [i, vm] : vms_) {
+            auto dst = tm(vm_mac(i)), src = tm(ext_mac_);
+            from_ext(testing::udp4_frame(ext4, ip4(vm_ip4(i)), 53, kQueryPort, 18, dst, src), 5);
+            from_ext(tcp4(ext4, ip4(vm_ip4(i)), 5100, 443, 0x02, dst, src), 1);
+            from_ext(tcp4(ext4, ip4(vm_ip4(i)), 5101, 443, 0x10, dst, src), 3);
+        }
         // What a compromised VM tries (docs/port-security.md): poisoning the
         // next VM's ARP and ND entries, acting as a router and as a DHCP
         // server, speaking from ::. The guard drops each for its reason.
@@ -261,6 +277,18 @@ private:
             }
         }
         close(s);
+    }
+
+    // Ethernet + IPv4 + a 20-byte TCP header with `flags` (no checksum: the
+    // firewall judges before the VM's stack would check it).
+    static Frame tcp4(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags, testing::Mac to,
+                      testing::Mac from)
+    {
+        Frame f = testing::udp4_frame(src, dst, sport, dport, 18, to, from);
+        f[14 + 9] = IPPROTO_TCP;
+        f[14 + 20 + 12] = 0x50;  // data offset 5
+        f[14 + 20 + 13] = flags;
+        return f;
     }
 
     static Frame arp_request(const Mac& from, uint32_t spa, uint32_t tpa)
@@ -323,7 +351,8 @@ private:
         bool alone = n_ == 1;
         for (auto& [i, vm] : vms_) {
             Expected e;
-            e.xdp[VM_PASS] = 20 + 10 + 1 + (alone ? 0 : 10);
+            e.xdp[VM_PASS] = 20 + 10 + 1 + (alone ? 0 : 10) + 5 + 1;  // + answers, SYN
+            e.xdp[VM_DROP_CT_INVALID] = 3;
             e.xdp[VM_DROP_PORT] = 10 + (alone ? 0 : 5);
             e.xdp[VM_DROP_SRC] = 10;
             e.xdp[VM_DROP_DST_IP] = (alone ? 5 : 5) + (n_ - 1);
@@ -364,8 +393,9 @@ private:
         bool ok = true;
         uint64_t ext_want = 0;
         fmt::print("\n{}: per-VM counts (actual; * = differs from the policy's prediction)\n", when);
-        fmt::print("{:>5} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9}\n", "vm", "xdp pass", "xdp port",
-                   "xdp src", "xdp dstip", "skb pass", "skb port", "out pass", "out spoof", "delivered");
+        fmt::print("{:>5} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>9} {:>9} {:>9} {:>6}\n", "vm", "xdp pass",
+                   "xdp port", "xdp src", "xdp dstip", "xdp ct-inv", "skb pass", "skb port", "out pass", "out spoof",
+                   "delivered", "flows");
         for (auto& [i, e] : want) {
             Vm* vm = host_->vm(i);
             auto& node = *vms_.at(i);
@@ -378,13 +408,14 @@ private:
             ext_want += e.to_uplink;
             auto cell = [](uint64_t a, uint64_t b) { return fmt::format("{}{}", a, a == b ? "" : "*"); };
             if (n_ <= 16 || !row)
-                fmt::print("{:>5} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9}\n", i,
+                fmt::print("{:>5} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>9} {:>9} {:>9} {:>6}\n", i,
                            cell(x[VM_PASS], e.xdp[VM_PASS]), cell(x[VM_DROP_PORT], e.xdp[VM_DROP_PORT]),
                            cell(x[VM_DROP_SRC], e.xdp[VM_DROP_SRC]), cell(x[VM_DROP_DST_IP], e.xdp[VM_DROP_DST_IP]),
+                           cell(x[VM_DROP_CT_INVALID], e.xdp[VM_DROP_CT_INVALID]),
                            cell(s[VM_PASS], e.skb[VM_PASS]), cell(s[VM_DROP_PORT], e.skb[VM_DROP_PORT]),
                            cell(g[VM_PASS], e.guard[VM_PASS]),
                            cell(g[VM_DROP_IP_SPOOF] + g[VM_DROP_MAC_SPOOF], e.guard[VM_DROP_IP_SPOOF] + e.guard[VM_DROP_MAC_SPOOF]),
-                           cell(got, e.delivered));
+                           cell(got, e.delivered), vm->conntrack().entries);
             if (!row)
                 for (uint32_t r = 0; r < VM_REASONS; r++)
                     if (x[r] != e.xdp[r] || s[r] != e.skb[r] || g[r] != e.guard[r])
