@@ -272,52 +272,79 @@ static __always_inline int is_ext_hdr(__u8 nh)
 
 /* Walk the extension headers of the IPv6 packet at offset l3 of the frame,
  * `end` bytes long. */
+/* One step of the walk: the header at `off`, if it is an extension header.
+ * A bpf_loop() callback, verified once rather than once per header. */
+struct ip6_walk_state {
+	void *data, *data_end;
+	struct ip6_chain *c;
+	__u32 l3, end, off, result;
+	__u8 nh;
+};
+
+static long ip6_walk_step(__u32 i, void *arg)
+{
+	struct ip6_walk_state *w = arg;
+	struct ip6_chain *c = w->c;
+	__u32 off = w->off, len;
+	__u8 *h;
+
+	if (!is_ext_hdr(w->nh) || !c)
+		return 1;
+	if (i == VM_MAX_EXT_HDRS)
+		goto fail_ext;
+	if (off + 8 > w->end || off > VM_OFF_MAX || w->l3 > 64)
+		goto fail;
+	h = w->data + w->l3 + vm_off(off);
+	if ((void *)(h + 8) > w->data_end)
+		goto fail;
+	if (w->nh == IPPROTO_FRAGMENT) {
+		__u16 fo = (h[2] << 8 | h[3]);
+
+		c->fragmented = 1;
+		c->frag_id = (__u32)h[4] << 24 | (__u32)h[5] << 16 | (__u32)h[6] << 8 | h[7];
+		if (fo & 0xfff8) {
+			c->frag_proto = h[0];
+			c->later_frag = 1;
+			w->nh = 0; /* stop, with nothing after */
+			return 1;
+		}
+		c->first_frag |= fo & 1; /* any of them, if there are several */
+		len = 8;
+	} else if (w->nh == IPPROTO_AH) {
+		len = (h[1] + 2) * 4;
+	} else {
+		len = (h[1] + 1) * 8;
+	}
+	if (off + len > w->end)
+		goto fail;
+	w->nh = h[0];
+	w->off = off + len;
+	return 0;
+fail_ext:
+	w->result = VM_DROP_EXT_HDR;
+	return 1;
+fail:
+	w->result = VM_DROP_MALFORMED;
+	return 1;
+}
+
 static __always_inline __u32 ip6_walk(void *data, void *data_end, __u32 l3, __u32 end,
 				      struct ip6_chain *c)
 {
-	__u32 off = sizeof(struct ipv6hdr), len;
-	__u8 nh;
-	int i;
+	struct ip6_walk_state w = {
+		.data = data, .data_end = data_end, .c = c, .l3 = l3, .end = end,
+		.off = sizeof(struct ipv6hdr), .result = VM_PASS,
+	};
 
 	if (l3 > 64 || data + l3 + sizeof(struct ipv6hdr) > data_end)
 		return VM_DROP_MALFORMED;
-	nh = ((struct ipv6hdr *)(data + l3))->nexthdr;
-	for (i = 0; i <= VM_MAX_EXT_HDRS; i++) {
-		__u8 *h;
-
-		if (!is_ext_hdr(nh))
-			break;
-		if (i == VM_MAX_EXT_HDRS)
-			return VM_DROP_EXT_HDR;
-		if (off + 8 > end || off > VM_OFF_MAX)
-			return VM_DROP_MALFORMED;
-		h = data + l3 + vm_off(off);
-		if ((void *)(h + 8) > data_end)
-			return VM_DROP_MALFORMED;
-		if (nh == IPPROTO_FRAGMENT) {
-			__u16 fo = (h[2] << 8 | h[3]);
-
-			c->fragmented = 1;
-			c->frag_id = (__u32)h[4] << 24 | (__u32)h[5] << 16 | (__u32)h[6] << 8 | h[7];
-			if (fo & 0xfff8) {
-				c->frag_proto = h[0];
-				c->later_frag = 1;
-				return VM_PASS;
-			}
-			c->first_frag |= fo & 1; /* any of them, if there are several */
-			len = 8;
-		} else if (nh == IPPROTO_AH) {
-			len = (h[1] + 2) * 4;
-		} else {
-			len = (h[1] + 1) * 8;
-		}
-		if (off + len > end)
-			return VM_DROP_MALFORMED;
-		nh = h[0];
-		off += len;
-	}
-	c->off = off;
-	c->proto = nh;
+	w.nh = ((struct ipv6hdr *)(data + l3))->nexthdr;
+	/* Header i for i = 0..7, and an eighth that names a ninth: ext-hdr. */
+	bpf_loop(VM_MAX_EXT_HDRS + 1, ip6_walk_step, &w, 0);
+	if (w.result != VM_PASS || c->later_frag)
+		return w.result;
+	c->off = w.off;
+	c->proto = w.nh;
 	return VM_PASS;
 }
 
@@ -343,39 +370,58 @@ static __always_inline int nd_fixed_len(__u8 type)
 }
 
 /* Options from frame offset `off` to `end` (RFC 4861 section 4.6). */
+/* One option of the walk, a bpf_loop() callback as ip6_walk_step(). */
+struct nd_walk_state {
+	void *data, *data_end;
+	struct nd_opts *o;
+	__u32 off, end, result;
+};
+
+static long nd_walk_step(__u32 i, void *arg)
+{
+	struct nd_walk_state *w = arg;
+	struct nd_opts *o = w->o;
+	__u32 off = w->off, len;
+	__u8 *opt;
+
+	if (off >= w->end) {
+		w->result = VM_PASS;
+		return 1;
+	}
+	if (!o || i == VM_MAX_ND_OPTS || off + 2 > w->end || off > VM_OFF_MAX)
+		return 1; /* result stays malformed */
+	opt = w->data + vm_off(off);
+	if ((void *)(opt + 2) > w->data_end)
+		return 1;
+	len = opt[1] * 8;
+	if (!len || off + len > w->end)
+		return 1;
+	if (opt[0] == ND_OPT_SLLA || opt[0] == ND_OPT_TLLA) {
+		__u8 bad = len != 8 || (void *)(opt + 8) > w->data_end || !mac_eq(opt + 2, o->src_mac);
+
+		if (opt[0] == ND_OPT_SLLA) {
+			o->slla = 1;
+			o->bad_slla |= bad;
+		} else {
+			o->bad_tlla |= bad;
+		}
+	}
+	w->off = off + len;
+	return 0;
+}
+
+/* Options from frame offset `off` to `end` (RFC 4861 section 4.6): at most
+ * VM_MAX_ND_OPTS, then the end. */
 static __always_inline __u32 nd_walk(void *data, void *data_end, __u32 off, __u32 end,
 				     struct nd_opts *o)
 {
-	int i;
+	struct nd_walk_state w = {
+		.data = data, .data_end = data_end, .o = o, .off = off, .end = end,
+		.result = VM_DROP_MALFORMED,
+	};
 
-	for (i = 0; i <= VM_MAX_ND_OPTS; i++) {
-		__u8 *opt;
-		__u32 len;
-
-		if (off >= end)
-			return VM_PASS;
-		if (i == VM_MAX_ND_OPTS || off + 2 > end || off > VM_OFF_MAX)
-			return VM_DROP_MALFORMED;
-		opt = data + vm_off(off);
-		if ((void *)(opt + 2) > data_end)
-			return VM_DROP_MALFORMED;
-		len = opt[1] * 8;
-		if (!len || off + len > end)
-			return VM_DROP_MALFORMED;
-		if (opt[0] == ND_OPT_SLLA || opt[0] == ND_OPT_TLLA) {
-			__u8 bad = len != 8 || (void *)(opt + 8) > data_end ||
-				   !mac_eq(opt + 2, o->src_mac);
-
-			if (opt[0] == ND_OPT_SLLA) {
-				o->slla = 1;
-				o->bad_slla |= bad;
-			} else {
-				o->bad_tlla |= bad;
-			}
-		}
-		off += len;
-	}
-	return VM_DROP_MALFORMED;
+	bpf_loop(VM_MAX_ND_OPTS + 1, nd_walk_step, &w, 0);
+	return w.result;
 }
 
 /* The walks are global functions, verified once on their own: inlined,
