@@ -254,6 +254,10 @@ static __always_inline __u32 vm_flow_ip4(void *ctx, enum vm_ctx_kind kind, struc
 	frag = bpf_ntohs(ip->frag_off);
 	f->frag_id = bpf_ntohs(ip->id);
 	vm_flow_roles(&f->key, f->dir, &ip->saddr, &ip->daddr, 4, 0, 0);
+	/* RFC 1858 section 4: a TCP fragment at offset 8 bytes could rewrite
+	 * the flags of the header the rules judged. */
+	if ((frag & 0x1fff) == 1 && ip->protocol == IPPROTO_TCP)
+		return VM_DROP_MALFORMED;
 	if (frag & 0x1fff) {
 		f->kind = VM_FLOW_LATER_FRAG;
 		return VM_PASS;

@@ -183,6 +183,8 @@ Decision judge_ipv4(const Identity& id, const EthHeader& eth, View l3)
     }
     if (l4_readable && h.protocol == kProtoIcmp4 && !pkt.has(hlen, 8))
         return {VM_DROP_MALFORMED, "5 ICMP header incomplete"};
+    if (h.frag_offset == 1 && h.protocol == kProtoTcp)  // RFC 1858 section 4
+        return {VM_DROP_MALFORMED, "5 TCP fragment at offset 8"};
     return {VM_PASS, "3.6 IPv4 pass"};  // 3.6
 }
 
