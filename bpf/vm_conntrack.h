@@ -131,12 +131,12 @@ static __always_inline enum ct_verdict ct_update(struct vm_ct_entry *e, const st
 		/* Requests go the way the flow was opened, replies back. */
 		if (orig != (f->kind == VM_FLOW_ECHO))
 			return CT_REOPEN;
-		if (!orig)
-			e->state = VM_CT_REPLIED;
-	} else if (!orig) {
-		e->state = VM_CT_REPLIED;
 	}
-	if (v == CT_PASS)
+	/* Written only when they change: a flow's frames on several CPUs
+	 * would otherwise pass its cache line around on every frame. */
+	if (!orig && f->key.proto != IPPROTO_TCP && e->state != VM_CT_REPLIED)
+		e->state = VM_CT_REPLIED;
+	if (v == CT_PASS && e->last_seen != now)
 		e->last_seen = now;
 	return v;
 }

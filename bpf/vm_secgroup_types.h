@@ -77,7 +77,7 @@ enum vm_ct_state {
 #define VM_CT_FIN_REPLY (1U << 1)
 
 struct vm_ct_entry {
-	__u64 last_seen; /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u64 last_seen; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC, to a tick */
 	__u8 state;      /* vm_ct_state */
 	__u8 origin;     /* vm_dir of the frame that opened the flow */
 	__u8 flags;      /* VM_CT_FIN_* */
