@@ -17,7 +17,7 @@ packages=(
   build-essential cmake pkg-config make
   clang-19 llvm-19 libbpf-dev bpftool libelf-dev zlib1g-dev
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libcap-dev
-  catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
+  catch2 libcli11-dev libfmt-dev nlohmann-json3-dev libtoml11-dev
   iproute2 ethtool python3 bash-completion ccache
   # tests/port_security: the spoof matrix is crafted with scapy
   python3-scapy

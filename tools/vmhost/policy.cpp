@@ -18,8 +18,11 @@ Mac Mac::parse(const std::string& s)
     char tail;
     if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
         dme::fail(EINVAL, "'" + s + "' is not a MAC address (write 02:00:00:00:00:01)");
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 6; i++) {
+        if (v[i] > 0xff)
+            dme::fail(EINVAL, "'" + s + "' is not a MAC address (six bytes, 00 to ff)");
         m.b[i] = uint8_t(v[i]);
+    }
     return m;
 }
 
