@@ -35,6 +35,7 @@
 #include "report.hpp"
 #include "rig.hpp"
 #include "stats.hpp"
+#include "tool_info.hpp"
 #include "traffic.hpp"
 #include "world.hpp"
 
@@ -839,6 +840,7 @@ int main(int argc, char** argv)
         ->check(CLI::ExistingFile);
     app.add_option("--labels", labels, "column names for --compare (default: the files' kernels)");
     app.add_option("--unit", unit, "what --compare calls the figure (make bench-vm: instructions/pkt)");
+    dme_tools::add_version_flag(app, "devmap-bench");
     CLI11_PARSE(app, argc, argv);
 
     if (!render.empty()) {

@@ -32,6 +32,7 @@
 
 #include "netns.hpp"
 #include "rig.hpp"
+#include "tool_info.hpp"
 
 using cpumap_demo::PerCpu;
 using cpumap_demo::sum;
@@ -86,6 +87,7 @@ int main(int argc, char** argv)
         ->capture_default_str();
     app.add_option("--rt", o.rig.rt, "SCHED_FIFO for the RX thread and the cpumap kthread (as on a dedicated board)")
         ->capture_default_str();
+    dme_tools::add_version_flag(app, "cpumap-demo");
     CLI11_PARSE(app, argc, argv);
 
     try {

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,6 +31,7 @@
 
 #include "frame_sink.skel.h"
 #include "netcfg.hpp"
+#include "tool_info.hpp"
 #include "netns.hpp"
 #include "traffic.hpp"
 #include "veth.hpp"
@@ -473,6 +475,15 @@ private:
 
 int main(int argc, char** argv)
 {
+    if (argc > 1 && (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "-V"))) {
+        std::puts(dme_tools::version_text(dme_tools::version_info("vmhost-demo")).c_str());
+        return 0;
+    }
+    if (argc > 1 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
+        std::puts("usage: vmhost-demo [N]   the VM host with N VMs (1..4000; default 8, or $VMS), in namespaces "
+                  "of its own (root)\n       vmhost-demo --version");
+        return 0;
+    }
     uint32_t n = 8;
     if (const char* env = std::getenv("VMS"))
         n = uint32_t(std::strtoul(env, nullptr, 10));
