@@ -10,6 +10,10 @@
 # 'make ARCH=arm64' cross-builds the tools, library and BPF objects for arm64
 # boards into build-arm64/ and runs devmapctl --help under qemu-user;
 # 'make demo-cpumap' runs the espressobin pipeline demo (root).
+# 'make install' installs the libraries, headers, pkg-config and CMake files,
+# devmapctl, the BPF objects and the man pages (PREFIX, DESTDIR);
+# 'make deb' builds the Debian packages into $(BUILD)/deb/, 'make deb-test'
+# installs them into a temporary root and runs devmapctl from there.
 
 ARCH      ?=
 ifeq ($(ARCH),arm64)
@@ -26,7 +30,7 @@ CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
               -DCMAKE_C_COMPILER_LAUNCHER=$(shell command -v ccache) \
               -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache) $(CROSS_FLAGS)
 
-.PHONY: all deps build test test-unit test-kernel fuzz fuzz-model bench bench-vm bench-vm-steps profile demo demo-cpumap smoke-arm64 kernel \
+.PHONY: all deps build install deb deb-test test test-unit test-kernel fuzz fuzz-model bench bench-vm bench-vm-steps profile demo demo-cpumap smoke-arm64 kernel \
 	vmtest clean
 
 ifeq ($(ARCH),arm64)
@@ -43,6 +47,33 @@ $(BUILD)/Makefile: CMakeLists.txt | deps
 
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS)
+
+# PREFIX: the install prefix (default: the configured CMAKE_INSTALL_PREFIX,
+# /usr/local); DESTDIR: a staging root, as usual.
+PREFIX ?=
+DESTDIR ?=
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+
+# Debian packages (debian/): dpkg-buildpackage and debhelper on an export of
+# the tracked tree (uncommitted changes to tracked files included), in
+# $(BUILD)/deb/src so that nothing is written outside the build directory;
+# then lintian (docs/packaging.md explains each tag it still reports).
+DEB_DIR = $(BUILD)/deb
+deb:
+	@test -z "$(ARCH)" || { echo "make deb builds for this machine: drop ARCH=$(ARCH)"; exit 1; }
+	@scripts/deps.sh debhelper dpkg-dev fakeroot lintian scdoc
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	tree=$$(git stash create) && git archive --format=tar $${tree:-HEAD} | tar -x -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && DME_GIT_DESCRIBE=$$(git -C $(CURDIR) describe --always --dirty --tags) \
+	  dpkg-buildpackage -us -uc -b -j$(JOBS)
+	lintian --info --display-info --pedantic $(DEB_DIR)/*.changes | tee $(DEB_DIR)/lintian.txt
+
+# The packages installed with dpkg --root into a temporary root (no
+# maintainer scripts run there), and devmapctl run from it (root).
+deb-test:
+	@test -n "$$(ls $(DEB_DIR)/*.deb 2>/dev/null)" || { echo "deb-test: no packages in $(DEB_DIR): run 'make deb' first"; exit 1; }
+	unshare -n -m tests/install/deb_test.sh $(DEB_DIR)
 
 # Under qemu-user: the arm64 tools start and parse their command line, the
 # unit tests pass. No BPF under emulation: the kernel tests and the demo run
