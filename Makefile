@@ -16,6 +16,10 @@
 # installs them into a temporary root and runs devmapctl from there.
 
 ARCH      ?=
+ifneq ($(SANITIZE),)
+BUILD     ?= build-asan
+SAN_FLAGS  = -DDME_SANITIZE=ON
+endif
 ifeq ($(ARCH),arm64)
 BUILD     ?= build-arm64
 DEPS_ARGS  = --arch arm64
@@ -28,7 +32,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS      ?= $(shell nproc)
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
               -DCMAKE_C_COMPILER_LAUNCHER=$(shell command -v ccache) \
-              -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache) $(CROSS_FLAGS)
+              -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache) $(CROSS_FLAGS) $(SAN_FLAGS)
 
 .PHONY: all deps build install deb deb-test test test-unit test-kernel fuzz fuzz-model bench bench-vm bench-vm-steps profile demo demo-cpumap smoke-arm64 kernel \
 	vmtest clean
@@ -89,9 +93,14 @@ smoke-arm64: build
 
 # Unit tests need nothing; kernel tests need root, BPF, veth and namespaces,
 # and fail (never skip) without them. ctest prints the closing summary.
+# SANITIZE=1: the same suite on the ASan+UBSan build (build-asan/); a leak,
+# a memory error or undefined behaviour fails the test that met it.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=0 \
+          UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+          LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 test: build bpffs
 	@test -z "$(ARCH)" || { echo "make test runs natively: drop ARCH=$(ARCH)"; exit 1; }
-	cd $(BUILD) && ctest --output-on-failure --timeout 300
+	cd $(BUILD) && $(if $(SANITIZE),$(SAN_ENV)) ctest --output-on-failure --timeout $(if $(SANITIZE),900,300)
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit

@@ -23,6 +23,10 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 step() { echo "== $*"; }
 
+# A sanitizer build (make test SANITIZE=1) installs instrumented libraries:
+# the outside programs are built with the same flags, and the "static" C
+# program links libbpf-ext.a but not -static (ASan has no fully static mode).
+san=${DME_CONSUMER_SANITIZE:-}
 prefix=/opt/devmap-egress
 root=$tmp/root
 step "install into DESTDIR=$root, prefix $prefix"
@@ -52,7 +56,7 @@ export PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_PATH=$root$libdir/pkgconfig
 export LD_LIBRARY_PATH=$root$libdir
 
 step "C, pkg-config --libs (shared)"
-cc -Wall -Werror -o "$tmp/c-shared" "$src/tests/install/consumer.c" \
+cc -Wall -Werror $san -o "$tmp/c-shared" "$src/tests/install/consumer.c" \
   $(pkg-config --cflags --libs libbpf-ext)
 needed=$(readelf -d "$tmp/c-shared" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 [[ " $needed" == *" libbpf-ext.so.0 "* ]] || fail "C shared: NEEDED is '$needed', without libbpf-ext.so.0"
@@ -62,11 +66,21 @@ resolved=$(ldd "$tmp/c-shared" | grep libbpf-ext)
 "$tmp/c-shared" "$objs/egress_count.bpf.o" egress_count dmc0 || fail "C shared consumer"
 
 step "C, pkg-config --static"
-cc -Wall -Werror -static -o "$tmp/c-static" "$src/tests/install/consumer.c" \
-  $(pkg-config --static --cflags --libs libbpf-ext) 2> "$tmp/static.log" ||
-  { cat "$tmp/static.log"; fail "C static: link"; }
+if [ -z "$san" ]; then
+  cc -Wall -Werror -static -o "$tmp/c-static" "$src/tests/install/consumer.c" \
+    $(pkg-config --static --cflags --libs libbpf-ext) 2> "$tmp/static.log" ||
+    { cat "$tmp/static.log"; fail "C static: link"; }
+else
+  cc -Wall -Werror $san -o "$tmp/c-static" "$src/tests/install/consumer.c" \
+    $(pkg-config --static --cflags --libs libbpf-ext | sed 's/-lbpf-ext /-l:libbpf-ext.a /') 2> "$tmp/static.log" ||
+    { cat "$tmp/static.log"; fail "C static: link"; }
+fi
 if [ -e "$tmp/c-static" ]; then
-  readelf -d "$tmp/c-static" | grep NEEDED >/dev/null && fail "C static: the executable needs shared libraries"
+  if [ -z "$san" ]; then
+    readelf -d "$tmp/c-static" | grep NEEDED >/dev/null && fail "C static: the executable needs shared libraries"
+  else
+    readelf -d "$tmp/c-static" | grep 'libbpf-ext' >/dev/null && fail "C static: the executable needs libbpf-ext.so"
+  fi
   "$tmp/c-static" "$objs/egress_count.bpf.o" egress_count dmc0 || fail "C static consumer"
 fi
 
@@ -74,7 +88,7 @@ step "C++, CMake find_package(devmap-egress CONFIG)"
 # CMake runs pkg-config for libbpf itself (the package's dependencies): the
 # DESTDIR's sysroot would misplace the system's libbpf.
 if env -u PKG_CONFIG_SYSROOT_DIR -u PKG_CONFIG_PATH cmake -S "$src/tests/install/cxx" -B "$tmp/cxx" -DCMAKE_PREFIX_PATH="$root$prefix" \
-     -DCMAKE_BUILD_TYPE=Release > "$tmp/cxx.log" 2>&1 &&
+     -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" > "$tmp/cxx.log" 2>&1 &&
    cmake --build "$tmp/cxx" >> "$tmp/cxx.log" 2>&1; then
   readelf -d "$tmp/cxx/consumer" | grep '(NEEDED).*\[libdevmap-egress.so.0\]' >/dev/null ||
     fail "C++: consumer does not link libdevmap-egress.so.0"
