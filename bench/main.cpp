@@ -190,7 +190,7 @@ private:
     std::vector<std::unique_ptr<TailProgram>> tail_pool_, tail_fw_pool_;
     std::unique_ptr<SkbPath> skb_;
     std::vector<DpCase> cases_;
-    std::vector<testing::Frame> frames_;
+    std::vector<netlab::Frame> frames_;
     json setup_json_ = json::array();
 
     // cpumap split vs single: the espressobin pipeline's rig (tools/cpumap-demo).
@@ -412,7 +412,7 @@ void Bench::add_cases()
 
 void Bench::sample(DpCase& c, uint32_t packets, bool record)
 {
-    const testing::Frame* frame = nullptr;
+    const netlab::Frame* frame = nullptr;
     for (size_t i = 0; i < cfg_.sizes.size(); i++)
         if (cfg_.sizes[i] == c.frame_bytes)
             frame = &frames_[i];
@@ -424,7 +424,7 @@ void Bench::sample(DpCase& c, uint32_t packets, bool record)
     uint64_t policy_before = c.policy_runs ? c.policy_runs() : 0;
     double cpu0 = thread_cpu_ns();
     auto t0 = Clock::now();
-    uint32_t kernel_ns = testing::run_live_frames(c.prog_fd, *frame, packets);
+    uint32_t kernel_ns = netlab::run_live_frames(c.prog_fd, *frame, packets);
     double wall = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
     double cpu = thread_cpu_ns() - cpu0;
     uint64_t after = targets_->received();
@@ -917,7 +917,7 @@ int main(int argc, char** argv)
         return 1;
     }
     try {
-        testing::isolate_test_process();
+        netlab::isolate_process();
         bench::raise_fd_limit();
         cfg.usable_cpus = bench::usable_cpus();
         if (cfg.usable_cpus.empty())

@@ -96,7 +96,7 @@ int main(int argc, char** argv)
         if (ncpu < 2 || ro.rx_cpu == ro.work_cpu || ro.rx_cpu >= ncpu || ro.work_cpu >= ncpu)
             throw std::runtime_error(fmt::format("needs two distinct CPUs below {} (--rx-cpu {}, --cpu {})", ncpu,
                                                  ro.rx_cpu, ro.work_cpu));
-        testing::isolate_test_process();
+        netlab::isolate_process();
         cpumap_demo::Rig rig(ro);
         fmt::print("cpumap slot {} (map id {}) qsize {}: RX and rx_steer on CPU {}, cpu_policy and TX on CPU {}{}\n",
                    ro.work_cpu, rig.map_id(), ro.qsize, ro.rx_cpu, ro.work_cpu,

@@ -39,10 +39,10 @@
 #include "vm_host.hpp"
 
 using namespace vmhost;
-using testing::Frame;
-using testing::Netns;
-using testing::NetnsScope;
-using testing::VethPair;
+using netlab::Frame;
+using netlab::Netns;
+using netlab::NetnsScope;
+using netlab::VethPair;
 
 namespace {
 
@@ -60,10 +60,10 @@ public:
         if (!skel)
             throw std::runtime_error("loading frame_sink failed");
         auto* prog = kind == drop ? skel->progs.frame_sink : skel->progs.frame_count_pass;
-        testing::attach_xdp_in(ns, ifindex, bpf_program__fd(prog));
+        netlab::attach_xdp_in(ns, ifindex, bpf_program__fd(prog));
         counters_ = dme::Fd::dup(bpf_map__fd(skel->maps.counters));
     }
-    uint64_t packets() const { return testing::read_counters(counters_.get()).packets; }
+    uint64_t packets() const { return netlab::read_counters(counters_.get()).packets; }
 
 private:
     dme::Fd counters_;
@@ -84,9 +84,9 @@ std::array<uint8_t, 16> ip6(const std::string& s)
     inet_pton(AF_INET6, s.c_str(), a.data());
     return a;
 }
-testing::Mac tm(const Mac& m)
+netlab::Mac tm(const Mac& m)
 {
-    testing::Mac out{};
+    netlab::Mac out{};
     std::copy(m.b.begin(), m.b.end(), out.b);
     return out;
 }
@@ -97,7 +97,7 @@ struct VmNode {
     std::unique_ptr<VethPair> link;  // near: tap<i> (host), far: eth0 (VM)
     Sink delivered;                  // on the VM's eth0: what reached the VM
     dme::Fd app_socket;              // UDP :8080 inside the VM, absorbs traffic
-    std::unique_ptr<testing::PacketSocket> wire;  // the VM's raw socket on eth0
+    std::unique_ptr<netlab::PacketSocket> wire;  // the VM's raw socket on eth0
 };
 
 // The counters the traffic below must produce, per VM (N VMs in all).
@@ -136,7 +136,7 @@ private:
     void build()
     {
         uplink_ = std::make_unique<VethPair>("nic0", "ext0", ext_ns_);
-        ext_wire_ = std::make_unique<testing::PacketSocket>(ext_ns_);
+        ext_wire_ = std::make_unique<netlab::PacketSocket>(ext_ns_);
         ext_sink_.attach(ext_ns_, uplink_->far().ifindex, Sink::drop);
         {
             NetnsScope in(ext_ns_);
@@ -171,7 +171,7 @@ private:
             if (!node->app_socket || bind(node->app_socket.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)))
                 throw std::runtime_error("binding the VM's UDP socket failed");
         }
-        node->wire = std::make_unique<testing::PacketSocket>(node->ns);
+        node->wire = std::make_unique<netlab::PacketSocket>(node->ns);
         node->delivered.attach(node->ns, node->link->far().ifindex, Sink::pass);
         uint32_t tap_ifindex = node->link->near().ifindex;
         VmPolicy p;
@@ -196,13 +196,13 @@ private:
         for (auto& [i, vm] : vms_) {
             Mac mac = vm_mac(i);
             auto dst = tm(mac), src = tm(ext_mac_);
-            from_ext(testing::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 20);
-            from_ext(testing::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kDeniedPort, 18, dst, src), 10);
-            from_ext(testing::udp4_frame(stranger4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 10);
+            from_ext(netlab::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 20);
+            from_ext(netlab::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kDeniedPort, 18, dst, src), 10);
+            from_ext(netlab::udp4_frame(stranger4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 10);
             auto d6 = ip6(vm_ip6(i));
-            from_ext(testing::udp6_frame(ext6.data(), d6.data(), 5000, kAllowedPort, 18, dst, src), 10);
+            from_ext(netlab::udp6_frame(ext6.data(), d6.data(), 5000, kAllowedPort, 18, dst, src), 10);
             uint32_t other = i % n_ + 1;
-            from_ext(testing::udp4_frame(ext4, ip4(vm_ip4(other)), 5000, kAllowedPort, 18, dst, src), 5);
+            from_ext(netlab::udp4_frame(ext4, ip4(vm_ip4(other)), 5000, kAllowedPort, 18, dst, src), 5);
             // Broadcast: every VM's slot gets a clone; only the owner passes it.
             from_ext(arp_request(ext_mac_, ext4, ip4(vm_ip4(i))), 1);
         }
@@ -213,14 +213,14 @@ private:
             uint32_t eth0 = vm->link->far().ifindex;
             auto send = [&](const Frame& f, uint32_t count) { vm->wire->send(eth0, f, count); };
             // To the outside world, legit and spoofed.
-            send(testing::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 10);
-            send(testing::udp4_frame(ip4("10.200.0.1"), ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 5);
-            send(testing::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), tm(vm_mac(next + 7777))), 5);
+            send(netlab::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 10);
+            send(netlab::udp4_frame(ip4("10.200.0.1"), ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 5);
+            send(netlab::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), tm(vm_mac(next + 7777))), 5);
             // To the next VM on this host: allowed port, then a denied one.
             if (next != i) {
                 auto to = tm(vm_mac(next));
-                send(testing::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kAllowedPort, 18, to, me), 10);
-                send(testing::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kSshPort, 18, to, me), 5);
+                send(netlab::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kAllowedPort, 18, to, me), 10);
+                send(netlab::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kSshPort, 18, to, me), 5);
             }
         }
         // What a compromised VM tries (docs/port-security.md): poisoning the
@@ -239,7 +239,7 @@ private:
             send(neighbor_advert(me, own6, all_nodes, victim6));                  // nd-spoof, twice
             send(neighbor_advert(me, own6, ip6(vm_ip6(i % n_ + 1)), victim6));
             send(icmp6(me, own6, all_nodes, {134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0}));  // ra-guard
-            send(testing::udp4_frame(ip4(vm_ip4(i)), 0xffffffff, 67, 68, 240, testing::kBroadcast, tm(me)));  // dhcp-guard
+            send(netlab::udp4_frame(ip4(vm_ip4(i)), 0xffffffff, 67, 68, 240, netlab::kBroadcast, tm(me)));  // dhcp-guard
             send(icmp6(me, unspecified, ip6("2001:db8:1::7"), {128, 0, 0, 0, 0, 1, 0, 1}));  // unspec-src: an echo
         }
         // VM-to-VM address resolution: VM 1's ARP request floods to every
@@ -372,7 +372,7 @@ private:
             Vm* vm = host_->vm(i);
             auto& node = *vms_.at(i);
             // Delivery and transmit are asynchronous (NAPI, veth): wait a little.
-            testing::eventually([&] { return node.delivered.packets() >= e.delivered; });
+            netlab::eventually([&] { return node.delivered.packets() >= e.delivered; });
             auto x = vm->counts(VM_PATH_XDP), s = vm->counts(VM_PATH_SKB), g = vm->counts(VM_PATH_GUARD);
             uint64_t got = node.delivered.packets();
             bool row = x == e.xdp && s == e.skb && g == e.guard && got == e.delivered;
@@ -406,7 +406,7 @@ private:
                 drops += fmt::format("{}{} {}{}", drops.empty() ? "" : ", ", reason_name(r), guard_all[r],
                                      guard_all[r] == guard_want[r] ? "" : "*");
         fmt::print("guard drops by reason (all VMs): {}\n", drops);
-        testing::eventually([&] { return ext_sink_.packets() >= ext_seen_ + ext_want; });
+        netlab::eventually([&] { return ext_sink_.packets() >= ext_seen_ + ext_want; });
         uint64_t ext_got = ext_sink_.packets() - ext_seen_;
         ext_seen_ = ext_sink_.packets();
         fmt::print("uplink received {} frames from the VMs (want {})\n", ext_got, ext_want);
@@ -423,9 +423,9 @@ private:
                    victim, objs.prog_ids.size(), objs.map_ids.size());
         vms_.at(victim)->link->remove();
         host_->forget_vm(victim);  // the host's demux entry; drops our own handles
-        bool gone = testing::eventually([&] {
+        bool gone = netlab::eventually([&] {
             for (auto id : objs.prog_ids)
-                if (testing::prog_exists(id))
+                if (netlab::prog_exists(id))
                     return false;
             for (auto id : objs.map_ids) {
                 int fd = bpf_map_get_fd_by_id(id);
@@ -446,11 +446,11 @@ private:
         uint64_t before = 0, after = 0;
         for (auto& [i, node] : vms_) {
             before += node->delivered.packets();
-            auto f = testing::udp4_frame(ip4("198.51.100.7"), ip4(vm_ip4(i)), 5000, kAllowedPort, 18, tm(vm_mac(i)), tm(ext_mac_));
+            auto f = netlab::udp4_frame(ip4("198.51.100.7"), ip4(vm_ip4(i)), 5000, kAllowedPort, 18, tm(vm_mac(i)), tm(ext_mac_));
             from_ext(f, 5);
         }
         uint64_t want = before + 5 * vms_.size();
-        testing::eventually([&] {
+        netlab::eventually([&] {
             after = 0;
             for (auto& [i, node] : vms_)
                 after += node->delivered.packets();
@@ -463,7 +463,7 @@ private:
     uint32_t n_;
     Netns ext_ns_ = Netns::create();
     std::unique_ptr<VethPair> uplink_;
-    std::unique_ptr<testing::PacketSocket> ext_wire_;
+    std::unique_ptr<netlab::PacketSocket> ext_wire_;
     Sink ext_sink_;
     Mac ext_mac_;
     uint64_t ext_seen_ = 0;
@@ -499,7 +499,7 @@ int main(int argc, char** argv)
     }
     try {
         // Everything lives in namespaces of this process: nothing survives it.
-        testing::isolate_test_process();
+        netlab::isolate_process();
         return Demo(n).run();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "demo: %s\n", e.what());
