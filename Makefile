@@ -10,8 +10,16 @@
 # 'make ARCH=arm64' cross-builds the tools, library and BPF objects for arm64
 # boards into build-arm64/ and runs devmapctl --help under qemu-user;
 # 'make demo-cpumap' runs the espressobin pipeline demo (root).
+# 'make install' installs the libraries, headers, pkg-config and CMake files,
+# devmapctl, the BPF objects and the man pages (PREFIX, DESTDIR);
+# 'make deb' builds the Debian packages into $(BUILD)/deb/, 'make deb-test'
+# installs them into a temporary root and runs devmapctl from there.
 
 ARCH      ?=
+ifneq ($(SANITIZE),)
+BUILD     ?= build-asan
+SAN_FLAGS  = -DDME_SANITIZE=ON
+endif
 ifeq ($(ARCH),arm64)
 BUILD     ?= build-arm64
 DEPS_ARGS  = --arch arm64
@@ -24,9 +32,9 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS      ?= $(shell nproc)
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
               -DCMAKE_C_COMPILER_LAUNCHER=$(shell command -v ccache) \
-              -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache) $(CROSS_FLAGS)
+              -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache) $(CROSS_FLAGS) $(SAN_FLAGS)
 
-.PHONY: all deps build test test-unit test-kernel fuzz fuzz-model bench bench-vm bench-vm-steps profile demo demo-cpumap smoke-arm64 kernel \
+.PHONY: all deps build install deb deb-test test test-unit test-kernel fuzz fuzz-model bench bench-vm bench-vm-steps profile demo demo-cpumap smoke-arm64 kernel \
 	vmtest clean
 
 ifeq ($(ARCH),arm64)
@@ -44,6 +52,33 @@ $(BUILD)/Makefile: CMakeLists.txt | deps
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS)
 
+# PREFIX: the install prefix (default: the configured CMAKE_INSTALL_PREFIX,
+# /usr/local); DESTDIR: a staging root, as usual.
+PREFIX ?=
+DESTDIR ?=
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+
+# Debian packages (debian/): dpkg-buildpackage and debhelper on an export of
+# the tracked tree (uncommitted changes to tracked files included), in
+# $(BUILD)/deb/src so that nothing is written outside the build directory;
+# then lintian (docs/packaging.md explains each tag it still reports).
+DEB_DIR = $(BUILD)/deb
+deb:
+	@test -z "$(ARCH)" || { echo "make deb builds for this machine: drop ARCH=$(ARCH)"; exit 1; }
+	@scripts/deps.sh debhelper dpkg-dev fakeroot lintian scdoc
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	tree=$$(git stash create) && git archive --format=tar $${tree:-HEAD} | tar -x -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && DME_GIT_DESCRIBE=$$(git -C $(CURDIR) describe --always --dirty --tags) \
+	  dpkg-buildpackage -us -uc -b -j$(JOBS)
+	lintian --info --display-info --pedantic $(DEB_DIR)/*.changes | tee $(DEB_DIR)/lintian.txt
+
+# The packages installed with dpkg --root into a temporary root (no
+# maintainer scripts run there), and devmapctl run from it (root).
+deb-test:
+	@test -n "$$(ls $(DEB_DIR)/*.deb 2>/dev/null)" || { echo "deb-test: no packages in $(DEB_DIR): run 'make deb' first"; exit 1; }
+	unshare -n -m tests/install/deb_test.sh $(DEB_DIR)
+
 # Under qemu-user: the arm64 tools start and parse their command line, the
 # unit tests pass. No BPF under emulation: the kernel tests and the demo run
 # on the board itself (docs/espressobin.md).
@@ -58,9 +93,14 @@ smoke-arm64: build
 
 # Unit tests need nothing; kernel tests need root, BPF, veth and namespaces,
 # and fail (never skip) without them. ctest prints the closing summary.
+# SANITIZE=1: the same suite on the ASan+UBSan build (build-asan/); a leak,
+# a memory error or undefined behaviour fails the test that met it.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=0 \
+          UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+          LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 test: build bpffs
 	@test -z "$(ARCH)" || { echo "make test runs natively: drop ARCH=$(ARCH)"; exit 1; }
-	cd $(BUILD) && ctest --output-on-failure --timeout 300
+	cd $(BUILD) && $(if $(SANITIZE),$(SAN_ENV)) ctest --output-on-failure --timeout $(if $(SANITIZE),900,300)
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit

@@ -23,7 +23,7 @@
 #include "vm_host.hpp"
 #include "xdp.hpp"
 
-namespace testing {
+namespace netlab {
 TESTING_SKEL(bench_guard)
 TESTING_SKEL(frame_sink)
 }
@@ -35,7 +35,7 @@ using json = nlohmann::json;
 
 const vmhost::Mac kVmMac{{0x02, 0, 0, 0, 0, 0x05}};
 const vmhost::Mac kTapMac{{0x02, 0xaa, 0, 0, 0, 0x05}};
-const testing::Mac kExtMac{{0x02, 0, 0, 0, 0, 0x77}};
+const netlab::Mac kExtMac{{0x02, 0, 0, 0, 0, 0x77}};
 
 // The VM a guard protects: the addresses, a /64 and an allowed pair make
 // the owned-address maps as a real VM's would be.
@@ -52,12 +52,12 @@ vmhost::VmPolicy vm_policy()
 
 struct GuardFrame {
     std::string name;
-    testing::Frame bytes;
+    netlab::Frame bytes;
 };
 
 std::vector<GuardFrame> legit_frames()
 {
-    testing::Mac vm{};
+    netlab::Mac vm{};
     std::copy(kVmMac.b.begin(), kVmMac.b.end(), vm.b);
     in_addr src{}, dst{};
     inet_pton(AF_INET, "10.1.0.5", &src);
@@ -67,15 +67,15 @@ std::vector<GuardFrame> legit_frames()
     inet_pton(AF_INET6, "2001:db8:1::7", dst6);
     // A TCP SYN: the first frame of a flow the security groups let open,
     // then its retransmission, from the second run on.
-    auto tcp = [](testing::Frame f, size_t proto_at) {
+    auto tcp = [](netlab::Frame f, size_t proto_at) {
         f[proto_at] = IPPROTO_TCP;
         size_t l4 = proto_at == 14 + 9 ? 14 + 20 : 14 + 40;
         f[l4 + 12] = 0x50;  // data offset 5
         f[l4 + 13] = 0x02;  // SYN
         return f;
     };
-    auto u4 = testing::udp4_frame(src.s_addr, dst.s_addr, 40000, 443, 18, kExtMac, vm);
-    auto u6 = testing::udp6_frame(src6, dst6, 40000, 443, 18, kExtMac, vm);
+    auto u4 = netlab::udp4_frame(src.s_addr, dst.s_addr, 40000, 443, 18, kExtMac, vm);
+    auto u6 = netlab::udp6_frame(src6, dst6, 40000, 443, 18, kExtMac, vm);
     return {{"udp4", u4}, {"tcp4", tcp(u4, 14 + 9)}, {"udp6", u6}, {"tcp6", tcp(u6, 14 + 6)}};
 }
 
@@ -84,7 +84,7 @@ std::vector<GuardFrame> legit_frames()
 // duration is whole ns, too coarse for programs of a few dozen ns, and wall
 // time counts other tasks on a shared machine; the syscall's own cost is
 // spread over the runs.
-double ns_per_run(int prog_fd, const testing::Frame& frame, uint32_t repeat, uint32_t want_retval)
+double ns_per_run(int prog_fd, const netlab::Frame& frame, uint32_t repeat, uint32_t want_retval)
 {
     LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame.data(), .data_size_in = uint32_t(frame.size()),
                 .repeat = int(repeat));
@@ -109,18 +109,18 @@ json stats(std::vector<double> v)
 json guard_section(uint32_t repeat, int runs)
 {
     // A host with one VM, as VmHost builds it: the guard is the real one.
-    testing::Netns ext = testing::Netns::create();
-    testing::VethPair uplink("gbnic", "gbext", ext), tap("gbtap", "gbeth", ext);
-    auto sink = testing::open_load<frame_sink>();
-    testing::attach_xdp_in(ext, uplink.far().ifindex, bpf_program__fd(sink->progs.frame_sink));
-    testing::attach_xdp_in(ext, tap.far().ifindex, bpf_program__fd(sink->progs.frame_sink));
+    netlab::Netns ext = netlab::Netns::create();
+    netlab::VethPair uplink("gbnic", "gbext", ext), tap("gbtap", "gbeth", ext);
+    auto sink = netlab::open_load<frame_sink>();
+    netlab::attach_xdp_in(ext, uplink.far().ifindex, bpf_program__fd(sink->progs.frame_sink));
+    netlab::attach_xdp_in(ext, tap.far().ifindex, bpf_program__fd(sink->progs.frame_sink));
     vmhost::VmHost host(dme::Interface::index(uplink.near().ifindex));
     auto policy = vm_policy();
     vmhost::Vm& vm = host.add_vm(5, dme::Interface::index(tap.near().ifindex), policy);
     dme::Fd guard = dme::open_program_by_id(vm.objects().prog_ids.at(2));
 
     // The baselines, on the host's forwarding maps and the same identity.
-    auto base = testing::open_only<bench_guard>();
+    auto base = netlab::open_only<bench_guard>();
     if (bpf_map__reuse_fd(base->maps.tx_ports, host.tx_ports_fd()) ||
         bpf_map__reuse_fd(base->maps.mac_to_port, host.mac_to_port_fd()) || bench_guard__load(base.get()))
         throw std::runtime_error("guard bench: loading bench_guard failed");
@@ -157,20 +157,20 @@ json guard_section(uint32_t repeat, int runs)
     for (auto& f : frames)  // warm-up
         for (auto& p : progs) {
             ns_per_run(p.fd, f.bytes, std::max(repeat / 4, 1u), XDP_REDIRECT);
-            testing::run_live_frames(p.fd, f.bytes, live, tap.near().ifindex);
+            netlab::run_live_frames(p.fd, f.bytes, live, tap.near().ifindex);
         }
     for (int r = 0; r < runs; r++)
         for (size_t f = 0; f < frames.size(); f++)
             for (size_t k = 0; k < progs.size(); k++) {
                 size_t p = (k + size_t(r) + f) % progs.size();  // rotate who goes first
                 samples[f][p].push_back(ns_per_run(progs[p].fd, frames[f].bytes, repeat, XDP_REDIRECT));
-                path[f][p].push_back(testing::run_live_frames(progs[p].fd, frames[f].bytes, live, tap.near().ifindex));
+                path[f][p].push_back(netlab::run_live_frames(progs[p].fd, frames[f].bytes, live, tap.near().ifindex));
             }
 
     // Every live frame must have crossed to the uplink's far end, or the
     // path figures timed something else.
     uint64_t offered = uint64_t(runs) * frames.size() * progs.size() * live + frames.size() * progs.size() * live;
-    uint64_t arrived = testing::read_counters(bpf_map__fd(sink->maps.counters)).packets;
+    uint64_t arrived = netlab::read_counters(bpf_map__fd(sink->maps.counters)).packets;
 
     json rows = json::array();
     for (size_t f = 0; f < frames.size(); f++) {

@@ -66,7 +66,7 @@ int main(int argc, char** argv)
     try {
         if (!(std::ofstream("/proc/sys/net/core/bpf_jit_kallsyms") << "1"))
             std::cerr << "insn-case: cannot set net.core.bpf_jit_kallsyms: JIT'd programs stay nameless\n";
-        testing::isolate_test_process();
+        netlab::isolate_process();
         cpu_set_t set;
         CPU_ZERO(&set);
         CPU_SET(0, &set);
@@ -116,9 +116,9 @@ int main(int argc, char** argv)
                     warmup, frames);
         std::fflush(stdout);
         uint64_t r0 = targets.received();
-        uint32_t w = warmup ? testing::run_live_frames(fd, frame, warmup) : 0;
+        uint32_t w = warmup ? netlab::run_live_frames(fd, frame, warmup) : 0;
         uint64_t r1 = targets.received();
-        uint32_t m = testing::run_live_frames(fd, frame, frames);
+        uint32_t m = netlab::run_live_frames(fd, frame, frames);
         uint64_t r2 = targets.received();
         std::printf("insn-case: warm-up run %u ns/pkt (%.3f delivered), measured run %u ns/pkt (%.3f delivered)\n",
                     w, warmup ? double(r1 - r0) / warmup : 0.0, m, double(r2 - r1) / frames);

@@ -21,7 +21,7 @@
 #include "policy_maps.hpp"
 #include "skel.hpp"
 
-namespace testing {
+namespace netlab {
 TESTING_SKEL(bench_secgroups)
 }
 
@@ -33,7 +33,7 @@ using vmhost::SgRule;
 
 const vmhost::Mac kVmMac{{0x02, 0, 0, 0, 0, 0x05}};
 const vmhost::Mac kTapMac{{0x02, 0xaa, 0, 0, 0, 0x05}};
-const testing::Mac kExtMac{{0x02, 0, 0, 0, 0, 0x77}};
+const netlab::Mac kExtMac{{0x02, 0, 0, 0, 0, 0x77}};
 constexpr uint16_t kEphemeral = 40000, kStatelessPort = 7000, kServicePort = 8000;
 
 SgRule rule(SgRule::Dir dir, int family, uint16_t port, bool stateful, const char* remote)
@@ -70,13 +70,13 @@ vmhost::VmPolicy vm_policy()
 
 struct Family {
     const char* name;
-    testing::Frame (*to_vm)(uint16_t sport, uint16_t dport);
-    testing::Frame (*from_vm)(uint16_t sport, uint16_t dport);
+    netlab::Frame (*to_vm)(uint16_t sport, uint16_t dport);
+    netlab::Frame (*from_vm)(uint16_t sport, uint16_t dport);
 };
 
-testing::Mac mac(const vmhost::Mac& m)
+netlab::Mac mac(const vmhost::Mac& m)
 {
-    testing::Mac out{};
+    netlab::Mac out{};
     std::copy(m.b.begin(), m.b.end(), out.b);
     return out;
 }
@@ -91,23 +91,23 @@ uint32_t v4(const char* s)
 const Family kFamilies[] = {
     {"udp4",
      [](uint16_t sport, uint16_t dport) {
-         return testing::udp4_frame(v4("198.51.100.7"), v4("10.1.0.5"), sport, dport, 18, mac(kVmMac), kExtMac);
+         return netlab::udp4_frame(v4("198.51.100.7"), v4("10.1.0.5"), sport, dport, 18, mac(kVmMac), kExtMac);
      },
      [](uint16_t sport, uint16_t dport) {
-         return testing::udp4_frame(v4("10.1.0.5"), v4("198.51.100.7"), sport, dport, 18, kExtMac, mac(kVmMac));
+         return netlab::udp4_frame(v4("10.1.0.5"), v4("198.51.100.7"), sport, dport, 18, kExtMac, mac(kVmMac));
      }},
     {"udp6",
      [](uint16_t sport, uint16_t dport) {
          uint8_t src[16], dst[16];
          inet_pton(AF_INET6, "2001:db8:1::7", src);
          inet_pton(AF_INET6, "fd00::5", dst);
-         return testing::udp6_frame(src, dst, sport, dport, 18, mac(kVmMac), kExtMac);
+         return netlab::udp6_frame(src, dst, sport, dport, 18, mac(kVmMac), kExtMac);
      },
      [](uint16_t sport, uint16_t dport) {
          uint8_t src[16], dst[16];
          inet_pton(AF_INET6, "fd00::5", src);
          inet_pton(AF_INET6, "2001:db8:1::7", dst);
-         return testing::udp6_frame(src, dst, sport, dport, 18, kExtMac, mac(kVmMac));
+         return netlab::udp6_frame(src, dst, sport, dport, 18, kExtMac, mac(kVmMac));
      }},
 };
 
@@ -116,7 +116,7 @@ struct Run {
     uint32_t kernel_ns = 0;  // the kernel's own measure, for one-run samples
 };
 
-Run test_run(int prog_fd, const testing::Frame& frame, uint32_t repeat, uint32_t want)
+Run test_run(int prog_fd, const netlab::Frame& frame, uint32_t repeat, uint32_t want)
 {
     LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame.data(), .data_size_in = uint32_t(frame.size()),
                 .repeat = int(repeat));
@@ -166,7 +166,7 @@ json table_memory(uint32_t flows)
 
 json secgroups_section(uint32_t repeat, int runs, uint32_t flows)
 {
-    auto progs = testing::open_load<bench_secgroups>();
+    auto progs = netlab::open_load<bench_secgroups>();
     auto policy = vm_policy();
     auto maps = vmhost::PolicyMaps::of(progs->obj);
     vmhost::write_policy(maps, policy);
@@ -177,11 +177,11 @@ json secgroups_section(uint32_t repeat, int runs, uint32_t flows)
     for (const auto& fam : kFamilies) {
         // The VM asks; its query opens a flow (the default egress rule).
         test_run(out, fam.from_vm(kEphemeral, 53), 1, XDP_PASS);
-        testing::Frame reply = fam.to_vm(53, kEphemeral), stateless = fam.to_vm(53, kStatelessPort);
+        netlab::Frame reply = fam.to_vm(53, kEphemeral), stateless = fam.to_vm(53, kStatelessPort);
         struct Case {
             const char* name;
             int fd;
-            const testing::Frame* frame;
+            const netlab::Frame* frame;
         } cases[] = {{"stateless_v1", v1, &reply}, {"stateless_rule", fw, &stateless}, {"ct_hit", fw, &reply}};
         std::vector<std::vector<double>> samples(std::size(cases));
         for (auto& c : cases)  // warm-up
@@ -195,7 +195,7 @@ json secgroups_section(uint32_t repeat, int runs, uint32_t flows)
         // New flows cannot repeat: `flows` distinct ones, one run each, by
         // the kernel's measure; then the same frames again, now tracked.
         std::vector<double> fresh, again;
-        std::vector<testing::Frame> frames;
+        std::vector<netlab::Frame> frames;
         for (uint32_t i = 0; i < flows; i++)
             frames.push_back(fam.to_vm(uint16_t(10000 + i), kServicePort));
         for (const auto& f : frames)

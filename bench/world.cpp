@@ -29,24 +29,24 @@ void check_libbpf(int err, const std::string& what)
 }
 }  // namespace
 
-Targets::Targets(uint32_t count) : ns_(testing::Netns::create()), sink_(testing::open_load<frame_sink>())
+Targets::Targets(uint32_t count) : ns_(netlab::Netns::create()), sink_(netlab::open_load<frame_sink>())
 {
     int sink_fd = bpf_program__fd(sink_->progs.frame_sink);
     for (uint32_t i = 0; i < count; i++) {
         auto name = "bt" + std::to_string(i);
-        veths_.push_back(std::make_unique<testing::VethPair>(name, name + "p", ns_));
-        testing::attach_xdp_in(ns_, veths_.back()->far().ifindex, sink_fd);
+        veths_.push_back(std::make_unique<netlab::VethPair>(name, name + "p", ns_));
+        netlab::attach_xdp_in(ns_, veths_.back()->far().ifindex, sink_fd);
         devs_.push_back(dme::Interface::index(veths_.back()->near().ifindex));
     }
 }
 
-uint64_t Targets::received() const { return testing::read_counters(bpf_map__fd(sink_->maps.counters)).packets; }
+uint64_t Targets::received() const { return netlab::read_counters(bpf_map__fd(sink_->maps.counters)).packets; }
 
-testing::Frame bench_frame(uint32_t bytes)
+netlab::Frame bench_frame(uint32_t bytes)
 {
     if (bytes < 64 || bytes > 3000)
         throw std::invalid_argument("frame sizes must be 64..3000 bytes");
-    return testing::udp4_frame(testing::ipv4(10, 0, 0, 1), testing::ipv4(10, 0, 0, 2), 1234, 9,
+    return netlab::udp4_frame(netlab::ipv4(10, 0, 0, 1), netlab::ipv4(10, 0, 0, 2), 1234, 9,
                                bytes - 42);  // 14 + 20 + 8 bytes of headers
 }
 
@@ -76,7 +76,7 @@ void add_nonmatching_rules(int drop_rules_fd)
 namespace {
 dme::EgressProgram load_pass()
 {
-    auto skel = testing::open_load<egress_pass>();
+    auto skel = netlab::open_load<egress_pass>();
     return dme::EgressProgram::from(skel->progs.egress_pass);
 }
 
@@ -84,7 +84,7 @@ dme::EgressProgram load_pass()
 
 EgressPass::EgressPass() : prog(load_pass()) {}
 
-EgressFirewall::EgressFirewall() : EgressFirewall(testing::open_load<egress_drop_rule>()) {}
+EgressFirewall::EgressFirewall() : EgressFirewall(netlab::open_load<egress_drop_rule>()) {}
 
 EgressFirewall::EgressFirewall(Skel<egress_drop_rule> skel)
     : prog(dme::EgressProgram::from(skel->progs.egress_drop_rule)),
@@ -93,13 +93,13 @@ EgressFirewall::EgressFirewall(Skel<egress_drop_rule> skel)
     add_nonmatching_rules(bpf_map__fd(skel->maps.drop_rules));
 }
 
-uint64_t EgressFirewall::runs() const { return testing::read_counters(counters.get()).packets; }
+uint64_t EgressFirewall::runs() const { return netlab::read_counters(counters.get()).packets; }
 
-uint64_t TailProgram::runs() const { return counters ? testing::read_counters(counters.get()).packets : 0; }
+uint64_t TailProgram::runs() const { return counters ? netlab::read_counters(counters.get()).packets : 0; }
 
 TailProgram::TailProgram(uint32_t slot_key, bool shared, bool firewall, int plain_devmap_fd, int cur_key_fd)
 {
-    auto skel = testing::open_only<bench_tail>();
+    auto skel = netlab::open_only<bench_tail>();
     skel->rodata->slot_key = slot_key;
     skel->rodata->key_from_map = shared;
     skel->rodata->firewall = firewall;
@@ -116,7 +116,7 @@ TailProgram::TailProgram(uint32_t slot_key, bool shared, bool firewall, int plai
 }
 
 Ingress::Ingress(uint32_t slots, int devmap_fd, int cur_key_fd, bool store_key)
-    : skel(testing::open_only<bench_ingress>())
+    : skel(netlab::open_only<bench_ingress>())
 {
     skel->rodata->store_key = store_key;
     check_libbpf(bpf_map__reuse_fd(skel->maps.tx_devmap, devmap_fd), "reusing the devmap");
@@ -160,7 +160,7 @@ void tc_attach(uint32_t ifindex, bpf_tc_attach_point point, int prog_fd)
 }
 }  // namespace
 
-SkbPath::SkbPath(uint32_t fw_ifindex) : skel(testing::open_load<bench_skb>())
+SkbPath::SkbPath(uint32_t fw_ifindex) : skel(netlab::open_load<bench_skb>())
 {
     add_nonmatching_rules(bpf_map__fd(skel->maps.drop_rules));
     uint32_t lo = if_nametoindex("lo");
@@ -172,7 +172,7 @@ SkbPath::SkbPath(uint32_t fw_ifindex) : skel(testing::open_load<bench_skb>())
 
 int SkbPath::xdp_pass_fd() const { return bpf_program__fd(skel->progs.bench_xdp_pass); }
 
-uint64_t SkbPath::policy_runs() const { return testing::read_counters(bpf_map__fd(skel->maps.counters)).packets; }
+uint64_t SkbPath::policy_runs() const { return netlab::read_counters(bpf_map__fd(skel->maps.counters)).packets; }
 
 void prog_array_set(int prog_array_fd, uint32_t key, int prog_fd)
 {

@@ -22,18 +22,18 @@
 #include "skel.hpp"
 #include "veth.hpp"
 
-namespace testing {
+namespace netlab {
 TESTING_SKEL(bench_ingress)
 TESTING_SKEL(bench_skb)
 TESTING_SKEL(bench_tail)
 TESTING_SKEL(egress_drop_rule)
 TESTING_SKEL(egress_pass)
 TESTING_SKEL(frame_sink)
-}  // namespace testing
+}  // namespace netlab
 
 namespace bench {
 
-using testing::Skel;
+using netlab::Skel;
 
 // `count` veth pairs; every far end is in one namespace with frame_sink
 // attached in native mode (which also lets veth accept redirected frames).
@@ -45,15 +45,15 @@ public:
     uint64_t received() const;  // frames the sinks saw, all targets, all CPUs
 
 private:
-    testing::Netns ns_;
+    netlab::Netns ns_;
     Skel<frame_sink> sink_;
-    std::vector<std::unique_ptr<testing::VethPair>> veths_;
+    std::vector<std::unique_ptr<netlab::VethPair>> veths_;
     std::vector<dme::Interface> devs_;
 };
 
 // The bench's frame: IPv4/UDP from 10.0.0.1:1234 to 10.0.0.2:9 (a port no
 // drop rule matches), `bytes` long in all (64..3000).
-testing::Frame bench_frame(uint32_t bytes);
+netlab::Frame bench_frame(uint32_t bytes);
 
 // A devmap of `slots` slots named `name`; slot k sends to targets.dev(k),
 // through the egress program *prog(k) (none: no `prog`, or it gives nullptr).

@@ -19,6 +19,8 @@ packages=(
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libcap-dev
   catch2 libcli11-dev libfmt-dev nlohmann-json3-dev libtoml11-dev
   iproute2 ethtool python3 bash-completion ccache
+  # the man pages (docs/man), and man to check that they render
+  scdoc man-db groff-base
   # tests/port_security: the spoof matrix is crafted with scapy
   python3-scapy
   # test_real_clients: a real DHCP server and RA sender, DHCP client, ping

@@ -97,7 +97,7 @@ std::string reason_str(int r) { return r < 0 ? "(no single counter)" : guardmode
 struct Subject {
     vmhost::VmPolicy policy;
     std::unique_ptr<guardmodel::Identity> model;
-    std::unique_ptr<testing::VethPair> tap;
+    std::unique_ptr<netlab::VethPair> tap;
     vmhost::Vm* vm = nullptr;
     dme::Fd guard;
     uint32_t ifindex = 0;
@@ -299,7 +299,7 @@ int main(int argc, char** argv)
         return 1;
     }
     try {
-        testing::isolate_test_process();
+        netlab::isolate_process();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "guard-fuzz: cannot isolate the process: %s\n", e.what());
         return 1;
@@ -310,21 +310,21 @@ int main(int argc, char** argv)
     for (const auto& p : policies)
         all_macs.push_back(p.mac.b);
 
-    testing::Netns far = testing::Netns::create();
-    testing::VethPair uplink("fzup", "fzup-far", far);
+    netlab::Netns far = netlab::Netns::create();
+    netlab::VethPair uplink("fzup", "fzup-far", far);
     std::vector<Subject> subjects(policies.size());
     std::unique_ptr<vmhost::VmHost> host;
     try {
         dme::Fd far_pass = xdp_pass_program();
-        testing::attach_xdp_in(far, uplink.far().ifindex, far_pass.get());
+        netlab::attach_xdp_in(far, uplink.far().ifindex, far_pass.get());
         host = std::make_unique<vmhost::VmHost>(dme::Interface::index(uplink.near().ifindex));
         for (size_t i = 0; i < policies.size(); i++) {
             Subject& s = subjects[i];
             s.policy = policies[i];
             s.model = std::make_unique<guardmodel::Identity>(s.policy);
-            s.tap = std::make_unique<testing::VethPair>("fztap" + std::to_string(i), "fzvm" + std::to_string(i), far);
+            s.tap = std::make_unique<netlab::VethPair>("fztap" + std::to_string(i), "fzvm" + std::to_string(i), far);
             s.ifindex = s.tap->near().ifindex;
-            testing::attach_xdp_in(far, s.tap->far().ifindex, far_pass.get());
+            netlab::attach_xdp_in(far, s.tap->far().ifindex, far_pass.get());
             s.vm = &host->add_vm(uint32_t(i + 1), dme::Interface::index(s.ifindex), s.policy);
             s.guard = dme::open_program_by_id(s.vm->objects().prog_ids.at(2));
             std::vector<MacAddr> neighbours;

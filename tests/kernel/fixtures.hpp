@@ -15,13 +15,13 @@
 #include "frame_sink.skel.h"
 #include "xdp_redirect_slot.skel.h"
 #include "xdp_redirect_slot_types.h"
-#include "../support/netns.hpp"
-#include "../support/skel.hpp"
-#include "../support/traffic.hpp"
-#include "../support/veth.hpp"
-#include "../support/xdp.hpp"
+#include "netns.hpp"
+#include "skel.hpp"
+#include "traffic.hpp"
+#include "veth.hpp"
+#include "xdp.hpp"
 
-namespace testing {
+namespace netlab {
 
 TESTING_SKEL(egress_count)
 TESTING_SKEL(egress_drop_rule)
@@ -66,4 +66,4 @@ struct Counter {
     void verdict(uint32_t v) { skel->data->verdict = v; }
 };
 
-}  // namespace testing
+}  // namespace netlab

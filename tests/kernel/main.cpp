@@ -9,7 +9,7 @@
 #include <exception>
 #include <string_view>
 
-#include "../support/netns.hpp"
+#include "netns.hpp"
 
 int main(int argc, char** argv)
 {
@@ -22,7 +22,7 @@ int main(int argc, char** argv)
             return 1;
         }
         try {
-            testing::isolate_test_process();
+            netlab::isolate_process();
         } catch (const std::exception& e) {
             std::fprintf(stderr, "kernel tests: cannot isolate the test process: %s\n", e.what());
             return 1;

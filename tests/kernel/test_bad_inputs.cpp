@@ -11,7 +11,7 @@
 
 #include "fixtures.hpp"
 
-using namespace testing;
+using namespace netlab;
 using Catch::Matchers::Contains;
 
 namespace {

@@ -3,7 +3,7 @@
 
 #include "fixtures.hpp"
 
-using namespace testing;
+using namespace netlab;
 
 namespace {
 struct RemoteStage {

@@ -16,7 +16,7 @@
 #include "netcfg.hpp"
 #include "pipeline.hpp"
 
-using namespace testing;
+using namespace netlab;
 using cpumap_demo::Pipeline;
 
 namespace {

@@ -7,7 +7,7 @@
 
 #include "fixtures.hpp"
 
-using namespace testing;
+using namespace netlab;
 using Catch::Matchers::Contains;
 
 TEST_CASE("XdpProgram::from_fd and BpfObject::open_memory", "[cxx]")

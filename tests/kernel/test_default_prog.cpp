@@ -7,7 +7,7 @@
 
 #include "fixtures.hpp"
 
-using namespace testing;
+using namespace netlab;
 using Catch::Matchers::Contains;
 
 TEST_CASE("default programs on a stock kernel: refused, naming the patched kernel", "[default][stock-kernel]")

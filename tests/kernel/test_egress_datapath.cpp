@@ -5,7 +5,7 @@
 
 #include "fixtures.hpp"
 
-using namespace testing;
+using namespace netlab;
 
 TEST_CASE("egress program runs on every frame redirected to its slot and sees egress_ifindex", "[devmap]")
 {

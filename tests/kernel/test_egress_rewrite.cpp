@@ -6,9 +6,9 @@
 #include "egress_rewrite.skel.h"
 #include "fixtures.hpp"
 
-using namespace testing;
+using namespace netlab;
 
-namespace testing {
+namespace netlab {
 TESTING_SKEL(egress_rewrite)
 }
 

@@ -54,7 +54,7 @@
 #include "vm_firewall.skel.h"
 #include "vm_host.hpp"
 
-using namespace testing;
+using namespace netlab;
 using json = nlohmann::json;
 
 namespace {

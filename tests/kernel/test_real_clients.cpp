@@ -31,9 +31,9 @@
 #include "fixtures.hpp"
 #include "netcfg.hpp"
 #include "vm_host.hpp"
-#include "../support/process.hpp"
+#include "process.hpp"
 
-using namespace testing;
+using namespace netlab;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 

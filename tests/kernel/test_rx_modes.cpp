@@ -4,7 +4,7 @@
 
 #include "fixtures.hpp"
 
-using namespace testing;
+using namespace netlab;
 
 namespace {
 struct Path {

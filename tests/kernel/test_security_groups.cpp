@@ -16,7 +16,7 @@
 #include "fixtures.hpp"
 #include "vm_host.hpp"
 
-using namespace testing;
+using namespace netlab;
 using vmhost::SgRule;
 
 namespace {

@@ -18,7 +18,7 @@
 #include "fixtures.hpp"
 #include "internal.h"  // ext_xmit_cache_read_stats: internal, hidden from libbpf-ext.so
 
-using namespace testing;
+using namespace netlab;
 using Catch::Matchers::Contains;
 
 namespace {

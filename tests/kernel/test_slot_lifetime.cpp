@@ -3,7 +3,7 @@
 
 #include "fixtures.hpp"
 
-using namespace testing;
+using namespace netlab;
 
 namespace {
 // Load a counting program, put it in the slot, and drop every handle the test

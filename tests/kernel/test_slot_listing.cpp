@@ -3,7 +3,7 @@
 
 #include "fixtures.hpp"
 
-using namespace testing;
+using namespace netlab;
 
 TEST_CASE("slots() lists used slots with device names and program identity", "[devmap][api]")
 {

@@ -10,7 +10,7 @@
 #include "fixtures.hpp"
 #include "stats.hpp"
 
-using namespace testing;
+using namespace netlab;
 
 TEST_CASE("slot statistics report program runs and what the device sent or not", "[devmap][stats]")
 {

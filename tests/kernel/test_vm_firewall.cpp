@@ -16,7 +16,7 @@
 
 #include <bpf_ext/pin.h>
 
-using namespace testing;
+using namespace netlab;
 
 namespace {
 
@@ -38,9 +38,9 @@ std::array<uint8_t, 16> ip6(const char* s)
     return a;
 }
 
-testing::Mac to_mac(const vmhost::Mac& m)
+netlab::Mac to_mac(const vmhost::Mac& m)
 {
-    testing::Mac out{};
+    netlab::Mac out{};
     std::copy(m.b.begin(), m.b.end(), out.b);
     return out;
 }
@@ -185,7 +185,7 @@ TEST_CASE("the VM policy gives the same verdict and reason on the XDP and skb pa
         {"denied TCP port", with_protocol(udp4_frame(good, me, 4000, 8080, 18, vm), IPPROTO_TCP), VM_DROP_PORT},
         {"source not allowed (IPv4)", udp4_frame(bad, me, 4000, 8080, 18, vm), VM_DROP_SRC},
         {"source not allowed (IPv6)", udp6_frame(bad6.data(), me6.data(), 4000, 8080, 18, vm), VM_DROP_SRC},
-        {"another VM's MAC", udp4_frame(good, me, 4000, 8080, 18, testing::Mac{{2, 0, 0, 0, 0, 6}}), VM_DROP_DST_MAC},
+        {"another VM's MAC", udp4_frame(good, me, 4000, 8080, 18, netlab::Mac{{2, 0, 0, 0, 0, 6}}), VM_DROP_DST_MAC},
         {"broadcast IPv4", udp4_frame(good, me, 4000, 8080, 18), VM_DROP_DST_MAC},
         // A DHCP reply broadcast for a client that asked for it goes on to the
         // operator's rules (here: UDP 68 not allowed); from a stranger: src.
@@ -214,14 +214,14 @@ TEST_CASE("the VM policy gives the same verdict and reason on the XDP and skb pa
 TEST_CASE("the guard lets the VM speak only as itself", "[vmhost][firewall]")
 {
     OneVmHost h;
-    auto ext = testing::Mac{{2, 0, 0, 0, 0, 0x77}};
+    auto ext = netlab::Mac{{2, 0, 0, 0, 0, 0x77}};
     uint32_t me = ip4(kVm4), them = ip4("198.51.100.7");
     uint32_t ret = 0;
     CHECK(h.via_guard(udp4_frame(me, them, 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_PASS);
     CHECK(ret == XDP_REDIRECT);  // to the uplink's slot
     CHECK(h.via_guard(udp4_frame(ip4("10.1.0.6"), them, 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_IP_SPOOF);
     CHECK(ret == XDP_DROP);
-    CHECK(h.via_guard(udp4_frame(me, them, 4000, 53, 18, ext, testing::Mac{{2, 0, 0, 0, 0, 6}}), &ret) == VM_DROP_MAC_SPOOF);
+    CHECK(h.via_guard(udp4_frame(me, them, 4000, 53, 18, ext, netlab::Mac{{2, 0, 0, 0, 0, 6}}), &ret) == VM_DROP_MAC_SPOOF);
     auto me6 = ip6(kVm6), other6 = ip6("fd00::6"), them6 = ip6("2001:db8:1::7");
     CHECK(h.via_guard(udp6_frame(me6.data(), them6.data(), 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_PASS);
     CHECK(h.via_guard(udp6_frame(other6.data(), them6.data(), 4000, 53, 18, ext, to_mac(kVmMac)), &ret) == VM_DROP_IP_SPOOF);
@@ -238,7 +238,7 @@ TEST_CASE("devmapctl stats shows a VM firewall's verdicts by path and reason", "
     REQUIRE(h.via_xdp(udp4_frame(good, me, 4000, 8080, 18, vm)) == VM_PASS);
     REQUIRE(h.via_xdp(udp4_frame(good, me, 4000, 22, 18, vm)) == VM_DROP_PORT);
     uint32_t ret = 0;
-    auto ext = testing::Mac{{2, 0, 0, 0, 0, 0x77}};
+    auto ext = netlab::Mac{{2, 0, 0, 0, 0, 0x77}};
     REQUIRE(h.via_guard(udp4_frame(ip4("10.1.0.6"), good, 4000, 53, 18, ext, vm), &ret) == VM_DROP_IP_SPOOF);
 
     h.host.ports().pin("/sys/fs/bpf/vmfw_ports");

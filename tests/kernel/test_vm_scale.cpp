@@ -17,7 +17,7 @@
 #include "fixtures.hpp"
 #include "vm_host.hpp"
 
-using namespace testing;
+using namespace netlab;
 
 namespace {
 constexpr uint32_t kVms = 1000;
@@ -27,7 +27,7 @@ vmhost::Mac mac_of(uint32_t i) { return vmhost::Mac{{0x02, 0x10, 0, 0, uint8_t(i
 Frame frame_to(uint32_t i)
 {
     vmhost::Mac m = mac_of(i);
-    testing::Mac dst{};
+    netlab::Mac dst{};
     std::copy(m.b.begin(), m.b.end(), dst.b);
     uint32_t vm_ip = ipv4(10, 9, uint8_t(i >> 8), uint8_t(i));
     return udp4_frame(ipv4(198, 51, 100, 7), vm_ip, 4000, 8080, 18, dst);

@@ -12,7 +12,7 @@
 #include "fixtures.hpp"
 #include "netcfg.hpp"
 
-using namespace testing;
+using namespace netlab;
 using namespace std::chrono_literals;
 
 namespace {

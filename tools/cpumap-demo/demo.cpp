@@ -32,6 +32,7 @@
 
 #include "netns.hpp"
 #include "rig.hpp"
+#include "tool_info.hpp"
 
 using cpumap_demo::PerCpu;
 using cpumap_demo::sum;
@@ -86,6 +87,7 @@ int main(int argc, char** argv)
         ->capture_default_str();
     app.add_option("--rt", o.rig.rt, "SCHED_FIFO for the RX thread and the cpumap kthread (as on a dedicated board)")
         ->capture_default_str();
+    dme_tools::add_version_flag(app, "cpumap-demo");
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -94,7 +96,7 @@ int main(int argc, char** argv)
         if (ncpu < 2 || ro.rx_cpu == ro.work_cpu || ro.rx_cpu >= ncpu || ro.work_cpu >= ncpu)
             throw std::runtime_error(fmt::format("needs two distinct CPUs below {} (--rx-cpu {}, --cpu {})", ncpu,
                                                  ro.rx_cpu, ro.work_cpu));
-        testing::isolate_test_process();
+        netlab::isolate_process();
         cpumap_demo::Rig rig(ro);
         fmt::print("cpumap slot {} (map id {}) qsize {}: RX and rx_steer on CPU {}, cpu_policy and TX on CPU {}{}\n",
                    ro.work_cpu, rig.map_id(), ro.qsize, ro.rx_cpu, ro.work_cpu,

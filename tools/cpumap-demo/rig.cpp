@@ -23,15 +23,15 @@
 #include "veth.hpp"
 #include "xdp.hpp"
 
-namespace testing {
+namespace netlab {
 TESTING_SKEL(egress_count)
 TESTING_SKEL(frame_sink)
-}  // namespace testing
+}  // namespace netlab
 
 namespace cpumap_demo {
 
 using namespace std::chrono;
-using testing::Skel;
+using netlab::Skel;
 
 namespace {
 
@@ -52,7 +52,7 @@ PerCpu packets(const std::vector<pipeline_stats>& v)
         out.push_back(s.packets);
     return out;
 }
-PerCpu packets(const std::vector<testing::Counters>& v)
+PerCpu packets(const std::vector<netlab::Counters>& v)
 {
     PerCpu out;
     for (const auto& s : v)
@@ -78,11 +78,11 @@ uint64_t sum(const PerCpu& v)
 
 struct Rig::Impl {
     explicit Impl(const RigOptions& o)
-        : opt(o), sink_ns(testing::Netns::create()), rx_ns(testing::Netns::create()), rx_link("rx0", "rx0p", rx_ns),
-          tx_link("tx0", "tx0p", sink_ns), sink(testing::open_load<frame_sink>()),
-          egress(testing::open_load<egress_count>())
+        : opt(o), sink_ns(netlab::Netns::create()), rx_ns(netlab::Netns::create()), rx_link("rx0", "rx0p", rx_ns),
+          tx_link("tx0", "tx0p", sink_ns), sink(netlab::open_load<frame_sink>()),
+          egress(netlab::open_load<egress_count>())
     {
-        testing::attach_xdp_in(sink_ns, tx_link.far().ifindex, bpf_program__fd(sink->progs.frame_sink));
+        netlab::attach_xdp_in(sink_ns, tx_link.far().ifindex, bpf_program__fd(sink->progs.frame_sink));
         pipe.tx_ports().set(kTxSlot, dme::Interface::index(tx_link.near().ifindex),
                             dme::EgressProgram::from(egress->progs.egress_count));
         pipe.default_action(PIPE_REDIRECT, kTxSlot);
@@ -94,23 +94,23 @@ struct Rig::Impl {
                 throw std::runtime_error("cannot find the cpumap kthread in /proc");
             make_rt(pids[0], "the cpumap kthread");
         }
-        frame = testing::udp4_frame(testing::ipv4(192, 0, 2, 1), testing::ipv4(198, 51, 100, 1), 1024, 9);
+        frame = netlab::udp4_frame(netlab::ipv4(192, 0, 2, 1), netlab::ipv4(198, 51, 100, 1), 1024, 9);
     }
 
     Snapshot snapshot() const
     {
         return {packets(pipe.rx_stats()), packets(pipe.policy_stats()),
-                packets(testing::read_counters_per_cpu(bpf_map__fd(egress->maps.counters))),
-                packets(testing::read_counters_per_cpu(bpf_map__fd(sink->maps.counters)))};
+                packets(netlab::read_counters_per_cpu(bpf_map__fd(egress->maps.counters))),
+                packets(netlab::read_counters_per_cpu(bpf_map__fd(sink->maps.counters)))};
     }
 
     RigOptions opt;
-    testing::Netns sink_ns, rx_ns;
-    testing::VethPair rx_link, tx_link;
+    netlab::Netns sink_ns, rx_ns;
+    netlab::VethPair rx_link, tx_link;
     Skel<frame_sink> sink;
     Skel<egress_count> egress;
     Pipeline pipe;
-    testing::Frame frame;
+    netlab::Frame frame;
 };
 
 Rig::Rig(const RigOptions& o) : impl_(std::make_unique<Impl>(o)) {}
@@ -125,8 +125,8 @@ double Rig::single_ns(uint32_t rounds, uint32_t frames)
     w.pipe.work_rounds(rounds);
     w.pipe.rx_rounds(0);
     w.pipe.default_action(PIPE_DROP);
-    testing::PinnedToCpu on(w.opt.rx_cpu);
-    double ns = testing::run_live_frames(w.pipe.single_fd(), w.frame, frames, w.rx_link.near().ifindex);
+    netlab::PinnedToCpu on(w.opt.rx_cpu);
+    double ns = netlab::run_live_frames(w.pipe.single_fd(), w.frame, frames, w.rx_link.near().ifindex);
     w.pipe.default_action(PIPE_REDIRECT, kTxSlot);
     return ns;
 }
@@ -144,10 +144,10 @@ RunResult Rig::run(bool split, uint32_t frames, uint32_t rounds, uint32_t rx_rou
     auto t0 = steady_clock::now();
     std::thread rx([&] {
         try {
-            testing::PinnedToCpu on(w.opt.rx_cpu);
+            netlab::PinnedToCpu on(w.opt.rx_cpu);
             if (w.opt.rt)
                 make_rt(0, "the RX thread");
-            rx_ns = testing::run_live_frames(split ? w.pipe.steer_fd() : w.pipe.single_fd(), w.frame, frames,
+            rx_ns = netlab::run_live_frames(split ? w.pipe.steer_fd() : w.pipe.single_fd(), w.frame, frames,
                                              w.rx_link.near().ifindex, w.opt.batch);
         } catch (const std::exception& e) {
             error = e.what();
@@ -158,7 +158,7 @@ RunResult Rig::run(bool split, uint32_t frames, uint32_t rounds, uint32_t rx_rou
     auto t_last = t0;
     for (;;) {
         std::this_thread::sleep_for(microseconds(500));
-        uint64_t now = sum(packets(testing::read_counters_per_cpu(bpf_map__fd(w.sink->maps.counters))));
+        uint64_t now = sum(packets(netlab::read_counters_per_cpu(bpf_map__fd(w.sink->maps.counters))));
         auto t = steady_clock::now();
         if (now != last) {
             last = now;

@@ -11,6 +11,7 @@
 //   devmapctl cpumap del PATH CPU                       cpumap only: same code,
 //   devmapctl cpumap list PATH                          refuses other maps)
 //   devmapctl stats PATH [--interval MS] [--watch]   per-slot rates
+//   devmapctl --version                              versions, kernel features
 // -j / -p print JSON (plain / pretty) like bpftool: a value per command
 // (null for set and del), {"error": ..., "errno": ...} on failure.
 //
@@ -37,6 +38,7 @@
 #include <devmap_egress/devmap_egress.hpp>
 
 #include "stats.hpp"
+#include "tool_info.hpp"
 
 using nlohmann::json;
 
@@ -172,6 +174,8 @@ private:
 };
 
 // "prog FILE.o:NAME", "prog pinned PATH" or "prog id N", loaded as Program.
+// A FILE without a '/' that is not in the working directory is looked up
+// among the project's BPF objects (installed, or in the build tree).
 template <class Program>
 std::optional<Program> parse_prog(Words& w, std::optional<dme::BpfObject>& keep_obj)
 {
@@ -194,7 +198,7 @@ std::optional<Program> parse_prog(Words& w, std::optional<dme::BpfObject>& keep_
     auto colon = spec.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
         usage_error("program '" + printable(spec) + "': write FILE.o:PROGRAM_NAME");
-    keep_obj = dme::BpfObject::open_file(spec.substr(0, colon));
+    keep_obj = dme::BpfObject::open_file(dme_tools::find_bpf_object(spec.substr(0, colon)));
     return Program::load(*keep_obj, spec.substr(colon + 1));
 }
 
@@ -578,6 +582,7 @@ int main(int argc, char** argv)
     app.require_subcommand(1);
     app.add_flag("-j,--json", out.as_json, "print JSON");
     app.add_flag("-p,--pretty", out.pretty, "print pretty JSON (implies -j)");
+    dme_tools::add_version_flag(app, "devmapctl");
     auto prepare = [&] { out.as_json |= out.pretty; };
 
     app.add_subcommand("probe", "what this kernel supports, and whether it has the egress bypass")
@@ -642,6 +647,8 @@ int main(int argc, char** argv)
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         return report_error(out, EINVAL, usage_message(app, e));

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,6 +31,7 @@
 
 #include "frame_sink.skel.h"
 #include "netcfg.hpp"
+#include "tool_info.hpp"
 #include "netns.hpp"
 #include "traffic.hpp"
 #include "veth.hpp"
@@ -37,10 +39,10 @@
 #include "vm_host.hpp"
 
 using namespace vmhost;
-using testing::Frame;
-using testing::Netns;
-using testing::NetnsScope;
-using testing::VethPair;
+using netlab::Frame;
+using netlab::Netns;
+using netlab::NetnsScope;
+using netlab::VethPair;
 
 namespace {
 
@@ -59,10 +61,10 @@ public:
         if (!skel)
             throw std::runtime_error("loading frame_sink failed");
         auto* prog = kind == drop ? skel->progs.frame_sink : skel->progs.frame_count_pass;
-        testing::attach_xdp_in(ns, ifindex, bpf_program__fd(prog));
+        netlab::attach_xdp_in(ns, ifindex, bpf_program__fd(prog));
         counters_ = dme::Fd::dup(bpf_map__fd(skel->maps.counters));
     }
-    uint64_t packets() const { return testing::read_counters(counters_.get()).packets; }
+    uint64_t packets() const { return netlab::read_counters(counters_.get()).packets; }
 
 private:
     dme::Fd counters_;
@@ -83,9 +85,9 @@ std::array<uint8_t, 16> ip6(const std::string& s)
     inet_pton(AF_INET6, s.c_str(), a.data());
     return a;
 }
-testing::Mac tm(const Mac& m)
+netlab::Mac tm(const Mac& m)
 {
-    testing::Mac out{};
+    netlab::Mac out{};
     std::copy(m.b.begin(), m.b.end(), out.b);
     return out;
 }
@@ -97,7 +99,7 @@ struct VmNode {
     Sink delivered;                  // on the VM's eth0: what reached the VM
     dme::Fd app_socket;              // UDP :8080 inside the VM, absorbs traffic
     dme::Fd query_socket;            // UDP :6000, where the answers to its queries land
-    std::unique_ptr<testing::PacketSocket> wire;  // the VM's raw socket on eth0
+    std::unique_ptr<netlab::PacketSocket> wire;  // the VM's raw socket on eth0
 };
 
 // The counters the traffic below must produce, per VM (N VMs in all).
@@ -136,7 +138,7 @@ private:
     void build()
     {
         uplink_ = std::make_unique<VethPair>("nic0", "ext0", ext_ns_);
-        ext_wire_ = std::make_unique<testing::PacketSocket>(ext_ns_);
+        ext_wire_ = std::make_unique<netlab::PacketSocket>(ext_ns_);
         ext_sink_.attach(ext_ns_, uplink_->far().ifindex, Sink::drop);
         {
             NetnsScope in(ext_ns_);
@@ -175,7 +177,7 @@ private:
             if (!node->query_socket || bind(node->query_socket.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)))
                 throw std::runtime_error("binding the VM's query socket failed");
         }
-        node->wire = std::make_unique<testing::PacketSocket>(node->ns);
+        node->wire = std::make_unique<netlab::PacketSocket>(node->ns);
         node->delivered.attach(node->ns, node->link->far().ifindex, Sink::pass);
         uint32_t tap_ifindex = node->link->near().ifindex;
         VmPolicy p;
@@ -200,13 +202,13 @@ private:
         for (auto& [i, vm] : vms_) {
             Mac mac = vm_mac(i);
             auto dst = tm(mac), src = tm(ext_mac_);
-            from_ext(testing::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 20);
-            from_ext(testing::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kDeniedPort, 18, dst, src), 10);
-            from_ext(testing::udp4_frame(stranger4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 10);
+            from_ext(netlab::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 20);
+            from_ext(netlab::udp4_frame(ext4, ip4(vm_ip4(i)), 5000, kDeniedPort, 18, dst, src), 10);
+            from_ext(netlab::udp4_frame(stranger4, ip4(vm_ip4(i)), 5000, kAllowedPort, 18, dst, src), 10);
             auto d6 = ip6(vm_ip6(i));
-            from_ext(testing::udp6_frame(ext6.data(), d6.data(), 5000, kAllowedPort, 18, dst, src), 10);
+            from_ext(netlab::udp6_frame(ext6.data(), d6.data(), 5000, kAllowedPort, 18, dst, src), 10);
             uint32_t other = i % n_ + 1;
-            from_ext(testing::udp4_frame(ext4, ip4(vm_ip4(other)), 5000, kAllowedPort, 18, dst, src), 5);
+            from_ext(netlab::udp4_frame(ext4, ip4(vm_ip4(other)), 5000, kAllowedPort, 18, dst, src), 5);
             // Broadcast: every VM's slot gets a clone; only the owner passes it.
             from_ext(arp_request(ext_mac_, ext4, ip4(vm_ip4(i))), 1);
         }
@@ -217,14 +219,14 @@ private:
             uint32_t eth0 = vm->link->far().ifindex;
             auto send = [&](const Frame& f, uint32_t count) { vm->wire->send(eth0, f, count); };
             // To the outside world, legit and spoofed.
-            send(testing::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 10);
-            send(testing::udp4_frame(ip4("10.200.0.1"), ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 5);
-            send(testing::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), tm(vm_mac(next + 7777))), 5);
+            send(netlab::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 10);
+            send(netlab::udp4_frame(ip4("10.200.0.1"), ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), me), 5);
+            send(netlab::udp4_frame(my4, ip4("198.51.100.7"), 6000, 53, 18, tm(ext_mac_), tm(vm_mac(next + 7777))), 5);
             // To the next VM on this host: allowed port, then a denied one.
             if (next != i) {
                 auto to = tm(vm_mac(next));
-                send(testing::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kAllowedPort, 18, to, me), 10);
-                send(testing::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kSshPort, 18, to, me), 5);
+                send(netlab::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kAllowedPort, 18, to, me), 10);
+                send(netlab::udp4_frame(my4, ip4(vm_ip4(next)), 6000, kSshPort, 18, to, me), 5);
             }
         }
         // Security groups (docs/security-groups.md): the answers to each
@@ -233,7 +235,7 @@ private:
         // flow are dropped.
         for (auto& [i, vm] : vms_) {
             auto dst = tm(vm_mac(i)), src = tm(ext_mac_);
-            from_ext(testing::udp4_frame(ext4, ip4(vm_ip4(i)), 53, kQueryPort, 18, dst, src), 5);
+            from_ext(netlab::udp4_frame(ext4, ip4(vm_ip4(i)), 53, kQueryPort, 18, dst, src), 5);
             from_ext(tcp4(ext4, ip4(vm_ip4(i)), 5100, 443, 0x02, dst, src), 1);
             from_ext(tcp4(ext4, ip4(vm_ip4(i)), 5101, 443, 0x10, dst, src), 3);
         }
@@ -253,7 +255,7 @@ private:
             send(neighbor_advert(me, own6, all_nodes, victim6));                  // nd-spoof, twice
             send(neighbor_advert(me, own6, ip6(vm_ip6(i % n_ + 1)), victim6));
             send(icmp6(me, own6, all_nodes, {134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0}));  // ra-guard
-            send(testing::udp4_frame(ip4(vm_ip4(i)), 0xffffffff, 67, 68, 240, testing::kBroadcast, tm(me)));  // dhcp-guard
+            send(netlab::udp4_frame(ip4(vm_ip4(i)), 0xffffffff, 67, 68, 240, netlab::kBroadcast, tm(me)));  // dhcp-guard
             send(icmp6(me, unspecified, ip6("2001:db8:1::7"), {128, 0, 0, 0, 0, 1, 0, 1}));  // unspec-src: an echo
         }
         // VM-to-VM address resolution: VM 1's ARP request floods to every
@@ -281,10 +283,10 @@ private:
 
     // Ethernet + IPv4 + a 20-byte TCP header with `flags` (no checksum: the
     // firewall judges before the VM's stack would check it).
-    static Frame tcp4(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags, testing::Mac to,
-                      testing::Mac from)
+    static Frame tcp4(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags, netlab::Mac to,
+                      netlab::Mac from)
     {
-        Frame f = testing::udp4_frame(src, dst, sport, dport, 18, to, from);
+        Frame f = netlab::udp4_frame(src, dst, sport, dport, 18, to, from);
         f[14 + 9] = IPPROTO_TCP;
         f[14 + 20 + 12] = 0x50;  // data offset 5
         f[14 + 20 + 13] = flags;
@@ -400,7 +402,7 @@ private:
             Vm* vm = host_->vm(i);
             auto& node = *vms_.at(i);
             // Delivery and transmit are asynchronous (NAPI, veth): wait a little.
-            testing::eventually([&] { return node.delivered.packets() >= e.delivered; });
+            netlab::eventually([&] { return node.delivered.packets() >= e.delivered; });
             auto x = vm->counts(VM_PATH_XDP), s = vm->counts(VM_PATH_SKB), g = vm->counts(VM_PATH_GUARD);
             uint64_t got = node.delivered.packets();
             bool row = x == e.xdp && s == e.skb && g == e.guard && got == e.delivered;
@@ -435,7 +437,7 @@ private:
                 drops += fmt::format("{}{} {}{}", drops.empty() ? "" : ", ", reason_name(r), guard_all[r],
                                      guard_all[r] == guard_want[r] ? "" : "*");
         fmt::print("guard drops by reason (all VMs): {}\n", drops);
-        testing::eventually([&] { return ext_sink_.packets() >= ext_seen_ + ext_want; });
+        netlab::eventually([&] { return ext_sink_.packets() >= ext_seen_ + ext_want; });
         uint64_t ext_got = ext_sink_.packets() - ext_seen_;
         ext_seen_ = ext_sink_.packets();
         fmt::print("uplink received {} frames from the VMs (want {})\n", ext_got, ext_want);
@@ -452,9 +454,9 @@ private:
                    victim, objs.prog_ids.size(), objs.map_ids.size());
         vms_.at(victim)->link->remove();
         host_->forget_vm(victim);  // the host's demux entry; drops our own handles
-        bool gone = testing::eventually([&] {
+        bool gone = netlab::eventually([&] {
             for (auto id : objs.prog_ids)
-                if (testing::prog_exists(id))
+                if (netlab::prog_exists(id))
                     return false;
             for (auto id : objs.map_ids) {
                 int fd = bpf_map_get_fd_by_id(id);
@@ -475,11 +477,11 @@ private:
         uint64_t before = 0, after = 0;
         for (auto& [i, node] : vms_) {
             before += node->delivered.packets();
-            auto f = testing::udp4_frame(ip4("198.51.100.7"), ip4(vm_ip4(i)), 5000, kAllowedPort, 18, tm(vm_mac(i)), tm(ext_mac_));
+            auto f = netlab::udp4_frame(ip4("198.51.100.7"), ip4(vm_ip4(i)), 5000, kAllowedPort, 18, tm(vm_mac(i)), tm(ext_mac_));
             from_ext(f, 5);
         }
         uint64_t want = before + 5 * vms_.size();
-        testing::eventually([&] {
+        netlab::eventually([&] {
             after = 0;
             for (auto& [i, node] : vms_)
                 after += node->delivered.packets();
@@ -492,7 +494,7 @@ private:
     uint32_t n_;
     Netns ext_ns_ = Netns::create();
     std::unique_ptr<VethPair> uplink_;
-    std::unique_ptr<testing::PacketSocket> ext_wire_;
+    std::unique_ptr<netlab::PacketSocket> ext_wire_;
     Sink ext_sink_;
     Mac ext_mac_;
     uint64_t ext_seen_ = 0;
@@ -504,6 +506,15 @@ private:
 
 int main(int argc, char** argv)
 {
+    if (argc > 1 && (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "-V"))) {
+        std::puts(dme_tools::version_text(dme_tools::version_info("vmhost-demo")).c_str());
+        return 0;
+    }
+    if (argc > 1 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
+        std::puts("usage: vmhost-demo [N]   the VM host with N VMs (1..4000; default 8, or $VMS), in namespaces "
+                  "of its own (root)\n       vmhost-demo --version");
+        return 0;
+    }
     uint32_t n = 8;
     if (const char* env = std::getenv("VMS"))
         n = uint32_t(std::strtoul(env, nullptr, 10));
@@ -519,7 +530,7 @@ int main(int argc, char** argv)
     }
     try {
         // Everything lives in namespaces of this process: nothing survives it.
-        testing::isolate_test_process();
+        netlab::isolate_process();
         return Demo(n).run();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "demo: %s\n", e.what());

@@ -16,6 +16,7 @@
 
 #include "config.hpp"
 #include "daemon.hpp"
+#include "tool_info.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -48,6 +49,7 @@ int run(const std::string& path)
 int main(int argc, char** argv)
 {
     CLI::App app{"vmhostd: per-VM port security and security groups in devmap slots, following the VMs' taps"};
+    dme_tools::add_version_flag(app, "vmhostd");
     app.require_subcommand(1);
     std::string path;
     auto* c = app.add_subcommand("check", "check a configuration file");

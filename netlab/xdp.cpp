@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace testing {
+namespace netlab {
 
 void attach_xdp_in(const Netns& ns, uint32_t ifindex, int prog_fd, uint32_t flags)
 {
@@ -16,4 +16,4 @@ void attach_xdp_in(const Netns& ns, uint32_t ifindex, int prog_fd, uint32_t flag
         throw std::runtime_error(std::string("attaching XDP in a namespace: ") + std::strerror(-err));
 }
 
-}  // namespace testing
+}  // namespace netlab

@@ -13,7 +13,7 @@
 
 #include "netns.hpp"
 
-namespace testing {
+namespace netlab {
 
 // A directory under $TMPDIR (or /tmp), removed with everything in it when the
 // handle goes.
@@ -83,4 +83,4 @@ RunResult run_in(const Netns& ns, const std::vector<std::string>& argv,
 // from namespace `ns`. Throws naming the key on failure.
 void write_sysctl(const Netns& ns, const std::string& key, const std::string& value);
 
-}  // namespace testing
+}  // namespace netlab

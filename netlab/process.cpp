@@ -18,7 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace testing {
+namespace netlab {
 
 namespace {
 
@@ -289,4 +289,4 @@ void write_sysctl(const Netns& ns, const std::string& key, const std::string& va
     }
 }
 
-}  // namespace testing
+}  // namespace netlab

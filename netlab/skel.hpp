@@ -1,5 +1,5 @@
 // unique_ptr handles for bpftool skeletons, for tests and benchmarks:
-//   TESTING_SKEL(egress_count)   (once, at namespace testing scope)
+//   TESTING_SKEL(egress_count)   (once, at namespace netlab scope)
 //   Skel<egress_count> s = open_load<egress_count>();
 #pragma once
 
@@ -10,7 +10,7 @@
 #include <bpf_ext/cpumap.h>
 #include <bpf_ext/errors.h>
 
-namespace testing {
+namespace netlab {
 
 template <class T>
 struct SkelOps;
@@ -51,4 +51,4 @@ Skel<T> open_load()
     return s;
 }
 
-}  // namespace testing
+}  // namespace netlab

@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-namespace testing {
+namespace netlab {
 
 uint32_t ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
@@ -94,4 +94,4 @@ Frame raw_frame(size_t len)
     return f;
 }
 
-}  // namespace testing
+}  // namespace netlab

@@ -7,7 +7,7 @@
 #include <memory>
 #include <stdexcept>
 
-namespace testing {
+namespace netlab {
 
 namespace {
 using Sock = std::unique_ptr<nl_sock, decltype(&nl_socket_free)>;
@@ -89,4 +89,4 @@ VethPair::~VethPair()
     }
 }
 
-}  // namespace testing
+}  // namespace netlab

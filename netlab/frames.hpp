@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace testing {
+namespace netlab {
 
 using Frame = std::vector<uint8_t>;
 
@@ -28,4 +28,4 @@ Frame raw_frame(size_t len = 64);
 
 uint32_t ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
 
-}  // namespace testing
+}  // namespace netlab

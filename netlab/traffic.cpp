@@ -13,7 +13,7 @@
 #include <string>
 #include <thread>
 
-namespace testing {
+namespace netlab {
 
 uint32_t run_live_frames(int prog_fd, const Frame& frame, uint32_t count, uint32_t ingress_ifindex, uint32_t batch)
 {
@@ -110,4 +110,4 @@ bool prog_exists(uint32_t id)
     return true;
 }
 
-}  // namespace testing
+}  // namespace netlab

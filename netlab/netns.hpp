@@ -5,7 +5,7 @@
 
 #include <devmap_egress/fd.hpp>
 
-namespace testing {
+namespace netlab {
 
 class Netns {
 public:
@@ -30,9 +30,10 @@ private:
     Netns saved_;
 };
 
-// Once per test process: private network and mount namespaces, with a fresh
-// bpffs on /sys/fs/bpf, so no test can leak devices, pins or programs to the
-// host. Throws when the process lacks the privileges.
-void isolate_test_process();
+// Once per process (a test binary, a demo, the bench): private network and
+// mount namespaces, with a fresh bpffs on /sys/fs/bpf, so nothing it makes
+// can leak devices, pins or programs to the host. Throws when the process
+// lacks the privileges.
+void isolate_process();
 
-}  // namespace testing
+}  // namespace netlab

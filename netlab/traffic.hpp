@@ -16,7 +16,7 @@
 #include "netns.hpp"
 
 
-namespace testing {
+namespace netlab {
 
 // Run `prog_fd` on `count` copies of `frame` as live frames (batch 64 by
 // default, at most 256; the kernel's page pool for the run recycles `batch`
@@ -79,4 +79,4 @@ private:
 };
 
 
-}  // namespace testing
+}  // namespace netlab

@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-namespace testing {
+namespace netlab {
 
 namespace {
 [[noreturn]] void die(const std::string& what)
@@ -75,7 +75,7 @@ NetnsScope::NetnsScope(const Netns& ns) : saved_(Netns::current())
 
 NetnsScope::~NetnsScope() { setns(saved_.fd(), CLONE_NEWNET); }
 
-void isolate_test_process()
+void isolate_process()
 {
     if (unshare(CLONE_NEWNET | CLONE_NEWNS))
         die("unshare(CLONE_NEWNET | CLONE_NEWNS) (the kernel tests need root)");
@@ -86,4 +86,4 @@ void isolate_test_process()
     quiet_ipv6();
 }
 
-}  // namespace testing
+}  // namespace netlab

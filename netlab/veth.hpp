@@ -6,7 +6,7 @@
 
 #include "netns.hpp"
 
-namespace testing {
+namespace netlab {
 
 struct VethEnd {
     std::string name;
@@ -33,4 +33,4 @@ private:
     bool removed_ = false;
 };
 
-}  // namespace testing
+}  // namespace netlab
