@@ -141,7 +141,7 @@ struct SocketsHost {
 
     void serve(const Netns& ns, std::vector<std::string> specs, const std::string& name)
     {
-        std::vector<std::string> argv = {"python3", dir.file("server.py")};
+        std::vector<std::string> argv = {"/usr/bin/python3", dir.file("server.py")};
         argv.insert(argv.end(), specs.begin(), specs.end());
         servers.push_back(std::make_unique<Process>(ns, argv, dir.file(name + ".log")));
         if (!eventually([&] { return dir.read(name + ".log").find("ready") != std::string::npos; }, 5000ms))
@@ -151,7 +151,7 @@ struct SocketsHost {
     // Did `from` get an answer of `want` bytes from host:port?
     bool answered(const Netns& from, const char* kind, const char* host_ip, int port, int want)
     {
-        auto r = run_in(from, {"python3", dir.file("client.py"), kind, host_ip, std::to_string(port), std::to_string(want)},
+        auto r = run_in(from, {"/usr/bin/python3", dir.file("client.py"), kind, host_ip, std::to_string(port), std::to_string(want)},
                         8s);
         UNSCOPED_INFO(kind << " to " << host_ip << ":" << port << ": " << r.output);
         return r.ok();
@@ -184,4 +184,46 @@ TEST_CASE("security groups, real sockets: own flows answered, unsolicited refuse
     CHECK_FALSE(h.answered(vm2, "tcp", "10.88.0.11", 7000, 5));
     // Each flow was tracked: vm1 opened four, the ones to it were refused.
     CHECK(h.vm[0]->conntrack().created >= 4);
+}
+
+TEST_CASE("security groups, real sockets: path-MTU discovery works for a VM's flow, not for made-up ones",
+          "[vmhost][secgroups][sockets]")
+{
+    SocketsHost h;
+    const Netns &ext = h.ext.ns, &vm1 = h.vms[0]->ns;
+    // vm1's flow from port 40555, with DF set; the socket stays open (the
+    // kernel takes an ICMP error to a socket of the flow it quotes). Port
+    // 40666 has a socket too, but no flow: an error quoting it must not
+    // reach the VM, or the VM would lower its path MTU for it.
+    Process client(vm1,
+                   {"/usr/bin/python3", "-c",
+                    "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                    "s.setsockopt(socket.IPPROTO_IP, 10, 2); s.bind(('', 40555)); s.settimeout(2); "
+                    "idle = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); idle.bind(('', 40666)); "
+                    "s.sendto(b'x', ('10.88.0.1', 7001)); print('answered', len(s.recv(100)), flush=True); "
+                    "time.sleep(60)"},
+                   h.dir.file("client.log"));
+    REQUIRE(eventually([&] { return h.dir.read("client.log").find("answered 1") != std::string::npos; }, 5000ms));
+    // The outside's "fragmentation needed" (MTU 1200), as a router on the
+    // path would send it: for an untracked flow first, then for vm1's.
+    auto frag_needed = [&](int sport) {
+        std::string py = fmt::format(
+            "from scapy.all import IP, ICMP, UDP, send\n"
+            "send(IP(src='10.88.0.1', dst='10.88.0.11')/ICMP(type=3, code=4, nexthopmtu=1200)/"
+            "IP(src='10.88.0.11', dst='10.88.0.1', flags='DF')/UDP(sport={}, dport=7001), verbose=False)\n",
+            sport);
+        auto s = run_in(ext, {"/usr/bin/python3", "-c", py}, 20s);
+        INFO(s.output);
+        REQUIRE(s.ok());
+    };
+    auto route_mtu = [&] { return run_in(vm1, {"ip", "route", "get", "10.88.0.1"}).output; };
+    uint64_t related = h.vm[0]->conntrack().related;
+    uint64_t no_rule = h.vm[0]->counts(VM_PATH_XDP)[VM_DROP_NO_RULE];
+    frag_needed(40666);  // a socket, but no flow
+    CHECK(eventually([&] { return h.vm[0]->counts(VM_PATH_XDP)[VM_DROP_NO_RULE] > no_rule; }));
+    CHECK(route_mtu().find("mtu 1200") == std::string::npos);
+    frag_needed(40555);
+    CHECK(eventually([&] { return h.vm[0]->conntrack().related > related; }));
+    CHECK(eventually([&] { return route_mtu().find("mtu 1200") != std::string::npos; }));
+    INFO(route_mtu());
 }
