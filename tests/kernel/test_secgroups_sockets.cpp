@@ -212,7 +212,7 @@ TEST_CASE("security groups, real sockets: path-MTU discovery works for a VM's fl
             "send(IP(src='10.88.0.1', dst='10.88.0.11')/ICMP(type=3, code=4, nexthopmtu=1200)/"
             "IP(src='10.88.0.11', dst='10.88.0.1', flags='DF')/UDP(sport={}, dport=7001), verbose=False)\n",
             sport);
-        auto s = run_in(ext, {"/usr/bin/python3", "-c", py}, 20s);
+        auto s = run_in(ext, {"/usr/bin/python3", "-c", py}, 60s);  // scapy loads slowly under TCG
         INFO(s.output);
         REQUIRE(s.ok());
     };
