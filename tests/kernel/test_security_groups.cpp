@@ -337,8 +337,16 @@ TEST_CASE("security groups: a remote group follows its members as VMs come and g
     CHECK(h.skb(tcp(to_vm4(web4, 6001, 5432), SYN)) == VM_PASS);
     CHECK(h.xdp(tcp(to_vm4(other4, 6000, 5432), SYN)) == VM_DROP_NO_RULE);
     CHECK(h.xdp(tcp(to_vm4(web4, 6002, 5433), SYN)) == VM_DROP_NO_RULE);
-    h.host.forget_vm(9);  // the web VM goes: its address leaves the group
-    CHECK(h.xdp(tcp(to_vm4(web4, 6003, 5432), SYN)) == VM_DROP_NO_RULE);
+    // A second web VM claims the same address (a failover pair): the
+    // address stays in the group until both are gone.
+    Target web2_tap("sgweb2");
+    vmhost::VmPolicy web2 = web;
+    web2.mac = vmhost::Mac{{0x02, 0, 0, 0, 0, 0x0a}};
+    h.host.add_vm(10, web2_tap.dev(), web2);
+    h.host.forget_vm(9);
+    CHECK(h.xdp(tcp(to_vm4(web4, 6003, 5432), SYN)) == VM_PASS);
+    h.host.forget_vm(10);  // the last web VM goes: its address leaves the group
+    CHECK(h.xdp(tcp(to_vm4(web4, 6004, 5432), SYN)) == VM_DROP_NO_RULE);
 }
 
 TEST_CASE("security groups: stateless rules pass without tracking, so replies need rules of their own",

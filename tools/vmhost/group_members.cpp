@@ -51,21 +51,52 @@ const GroupIds& GroupMembers::ids_for(const VmPolicy& p)
     return ids_;
 }
 
+namespace {
+auto key_of(const vm_sg_member& m)
+{
+    return std::make_tuple(m.group, m.family, std::string(reinterpret_cast<const char*>(m.addr), sizeof(m.addr)));
+}
+}  // namespace
+
 void GroupMembers::add(const VmPolicy& p)
 {
     const uint8_t one = 1;
     each_member(p, ids_for(p), [&](const vm_sg_member& m) {
-        if (bpf_map_update_elem(fd(), &m, &one, BPF_ANY))
-            dme::fail(errno, std::string("adding a group member failed: ") + std::strerror(errno) +
-                                 (errno == E2BIG ? " (the host's group table is full)" : ""));
+        int& n = holders_[key_of(m)];
+        if (n == 0 && bpf_map_update_elem(fd(), &m, &one, BPF_ANY)) {
+            int err = errno;
+            holders_.erase(key_of(m));
+            remove_added(p, m);  // all or nothing: the host stays as it was
+            dme::fail(err, std::string("adding a group member failed: ") + std::strerror(err) +
+                               (err == E2BIG ? " (the host's group table is full)" : ""));
+        }
+        n++;
     });
+}
+
+// Undoes add(p) up to, not including, the member `failed`.
+void GroupMembers::remove_added(const VmPolicy& p, const vm_sg_member& failed) noexcept
+{
+    bool done = false;
+    each_member(p, ids_, [&](const vm_sg_member& m) {
+        done |= key_of(m) == key_of(failed);
+        if (!done)
+            drop(m);
+    });
+}
+
+void GroupMembers::drop(const vm_sg_member& m) noexcept
+{
+    auto it = holders_.find(key_of(m));
+    if (it == holders_.end() || --it->second > 0)
+        return;
+    holders_.erase(it);
+    bpf_map_delete_elem(fd(), &m);
 }
 
 void GroupMembers::remove(const VmPolicy& p) noexcept
 {
-    // An address two VMs claim stays while either is there: a member is
-    // removed only when no other VM adds it back (VmHost re-adds the rest).
-    each_member(p, ids_, [&](const vm_sg_member& m) { bpf_map_delete_elem(fd(), &m); });
+    each_member(p, ids_, [&](const vm_sg_member& m) { drop(m); });
 }
 
 }  // namespace vmhost

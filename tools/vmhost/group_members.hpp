@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
 
 #include <devmap_egress/fd.hpp>
 
@@ -20,13 +22,19 @@ public:
     // Ids for every group the policy is in or names in a rule (new names
     // get new ids): what write_policy() needs for its rules.
     const GroupIds& ids_for(const VmPolicy& p);
-    // The VM's addresses join (leave) its groups.
+    // The VM's addresses join (leave) its groups. An address two VMs claim
+    // stays a member until the last of them leaves.
     void add(const VmPolicy& p);
     void remove(const VmPolicy& p) noexcept;
 
 private:
+    void drop(const vm_sg_member& m) noexcept;
+    void remove_added(const VmPolicy& p, const vm_sg_member& failed) noexcept;
+
+    using Member = std::tuple<uint32_t, uint8_t, std::string>;  // group, family, address bytes
     dme::Fd map_;
     GroupIds ids_;
+    std::map<Member, int> holders_;  // how many VMs put each member in the map
 };
 
 }  // namespace vmhost

@@ -99,8 +99,6 @@ void VmHost::forget_vm(uint32_t port)
     }
     groups_.remove(it->second->policy());
     vms_.erase(it);
-    for (const auto& [p, other] : vms_)  // an address another VM still has stays in its groups
-        groups_.add(other->policy());
 }
 
 Vm* VmHost::vm(uint32_t port)
