@@ -15,6 +15,7 @@
 
 #include "fixtures.hpp"
 #include "vm_host.hpp"
+#include "vm_paths.hpp"
 
 using namespace netlab;
 using vmhost::SgRule;
@@ -132,56 +133,17 @@ struct SgHost {
     Target tap{"sgtap"};
     vmhost::VmHost host{dme::Interface::index(uplink.near().ifindex)};
     vmhost::Vm* vm = nullptr;
-    Skel<xdp_redirect_slot> into_slot = open_only<xdp_redirect_slot>();
-    PacketSocket wire{Netns::current()};
-    dme::Fd guard;
+    std::unique_ptr<VmPaths> paths;
 
     explicit SgHost(const vmhost::VmPolicy& p)
     {
         vm = &host.add_vm(5, tap.dev(), p);
-        REQUIRE(bpf_map__reuse_fd(into_slot->maps.tx_devmap_hash, host.tx_ports_fd()) == 0);
-        REQUIRE(xdp_redirect_slot__load(into_slot.get()) == 0);
-        into_slot->bss->target = TARGET_DEVMAP_HASH;
-        into_slot->bss->target_key = 5;
-        guard = dme::open_program_by_id(vm->objects().prog_ids.at(2));
+        paths = std::make_unique<VmPaths>(host, *vm, uplink, tap);
     }
 
-    int reason_of(vm_path path, const std::function<void()>& send)
-    {
-        auto before = vm->counts(path);
-        send();
-        int reason = -1, changed = 0;
-        // The skb path's frame is counted when the tap transmits it.
-        eventually([&] {
-            auto after = vm->counts(path);
-            changed = 0;
-            for (int r = 0; r < VM_REASONS; r++)
-                if (after[r] != before[r])
-                    reason = r, changed++;
-            return changed > 0;
-        });
-        return changed == 1 ? reason : -1;
-    }
-    // To the VM as an XDP frame redirected into its slot.
-    int xdp(const Frame& f)
-    {
-        return reason_of(VM_PATH_XDP, [&] {
-            run_live_frames(bpf_program__fd(into_slot->progs.xdp_redirect_slot), f, 1, uplink.near().ifindex);
-        });
-    }
-    // To the VM as a real skb the host sends on the tap (its tc twin).
-    int skb(const Frame& f)
-    {
-        return reason_of(VM_PATH_SKB, [&] { wire.send(tap.near().ifindex, f, 1); });
-    }
-    // From the VM, through its guard.
-    int out(const Frame& f)
-    {
-        return reason_of(VM_PATH_GUARD, [&] {
-            LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = f.data(), .data_size_in = uint32_t(f.size()), .repeat = 1);
-            REQUIRE(bpf_prog_test_run_opts(guard.get(), &run) == 0);
-        });
-    }
+    int xdp(const Frame& f) { return paths->xdp(f); }  // to the VM: an XDP frame into its slot
+    int skb(const Frame& f) { return paths->skb(f); }  // to the VM: a real skb the host sends
+    int out(const Frame& f) { return paths->guard(f); }  // from the VM, through its guard
 };
 
 void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }

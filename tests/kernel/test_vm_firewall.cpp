@@ -13,6 +13,7 @@
 #include "fixtures.hpp"
 #include "stats.hpp"
 #include "vm_host.hpp"
+#include "vm_paths.hpp"
 
 #include <bpf_ext/pin.h>
 
@@ -51,9 +52,7 @@ struct OneVmHost {
     Target tap{"fwtap"};
     vmhost::VmHost host{dme::Interface::index(uplink.near().ifindex)};
     vmhost::Vm* vm = nullptr;
-    Skel<xdp_redirect_slot> into_slot = open_only<xdp_redirect_slot>();  // straight into the VM slot
-    PacketSocket wire{Netns::current()};
-    dme::Fd guard;
+    std::unique_ptr<VmPaths> paths;
 
     OneVmHost()
     {
@@ -64,51 +63,12 @@ struct OneVmHost {
         p.allow_src = {vmhost::Prefix::parse("198.51.100.0/24"), vmhost::Prefix::parse("2001:db8:1::/48")};
         p.allow_ports = {{IPPROTO_UDP, 8080}, {IPPROTO_TCP, 443}, {IPPROTO_ICMP, 0}};
         vm = &host.add_vm(5, tap.dev(), p);
-        // Not through the demux: it only forwards the VM's own MAC (and
-        // broadcasts), and the slot's program must hold on its own.
-        REQUIRE(bpf_map__reuse_fd(into_slot->maps.tx_devmap_hash, host.tx_ports_fd()) == 0);
-        REQUIRE(xdp_redirect_slot__load(into_slot.get()) == 0);
-        into_slot->bss->target = TARGET_DEVMAP_HASH;
-        into_slot->bss->target_key = 5;
-        guard = dme::open_program_by_id(vm->objects().prog_ids.at(2));
+        paths = std::make_unique<VmPaths>(host, *vm, uplink, tap);
     }
 
-    // The reason the policy gave on `path` for one frame.
-    int reason_of(vm_path path, const std::function<void()>& send)
-    {
-        auto before = vm->counts(path);
-        send();
-        auto after = vm->counts(path);
-        int reason = -1, changed = 0;
-        for (int r = 0; r < VM_REASONS; r++)
-            if (after[r] != before[r]) {
-                reason = r;
-                changed++;
-            }
-        return changed == 1 ? reason : -1;
-    }
-
-    int via_xdp(const Frame& f)
-    {
-        return reason_of(VM_PATH_XDP, [&] {
-            run_live_frames(bpf_program__fd(into_slot->progs.xdp_redirect_slot), f, 1, uplink.near().ifindex);
-        });
-    }
-
-    // A real skb: sent by the host on the tap, it meets the tc egress program.
-    int via_skb(const Frame& f)
-    {
-        return reason_of(VM_PATH_SKB, [&] { wire.send(tap.near().ifindex, f, 1); });
-    }
-
-    int via_guard(const Frame& f, uint32_t* retval)
-    {
-        return reason_of(VM_PATH_GUARD, [&] {
-            LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = f.data(), .data_size_in = uint32_t(f.size()), .repeat = 1);
-            REQUIRE(bpf_prog_test_run_opts(guard.get(), &run) == 0);
-            *retval = run.retval;
-        });
-    }
+    int via_xdp(const Frame& f) { return paths->xdp(f); }
+    int via_skb(const Frame& f) { return paths->skb(f); }  // a real skb: the tap's tc egress program
+    int via_guard(const Frame& f, uint32_t* retval) { return paths->guard(f, retval); }
 };
 
 Frame with_ipv4_options(Frame f)

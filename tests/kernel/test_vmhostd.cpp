@@ -97,7 +97,6 @@ TEST_CASE("vmhostd: a VM's policy follows its tap, matched by libvirt's tap MAC 
     CHECK(d.host().ports().slots().size() == 4);  // the uplink and three VMs
 
     // VM b's tap goes: the kernel frees its programs, the daemon its state.
-    uint32_t b_ifindex = tap_b.near().ifindex;
     tap_b.veth().remove();
     REQUIRE(step_until(d, [&] { return !status(1).ifindex; }));
     CHECK_FALSE(status(1).enforced);
@@ -106,7 +105,6 @@ TEST_CASE("vmhostd: a VM's policy follows its tap, matched by libvirt's tap MAC 
     CHECK(logged(log, "vm b: tap vdtapb gone"));
     CHECK(status(0).enforced);  // the others stay
     CHECK(status(2).enforced);
-    (void)b_ifindex;
 }
 
 TEST_CASE("vmhostd: an uplink that is not there is refused, naming it and the setting", "[vmhost][vmhostd]")
