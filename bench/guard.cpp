@@ -5,7 +5,6 @@
 #include <bpf/libbpf.h>
 #include <netinet/in.h>
 
-#include <time.h>
 
 #include <algorithm>
 #include <cstring>
@@ -18,6 +17,7 @@
 #include "frames.hpp"
 #include "netns.hpp"
 #include "skel.hpp"
+#include "test_run.hpp"
 #include "traffic.hpp"
 #include "veth.hpp"
 #include "vm_host.hpp"
@@ -79,26 +79,6 @@ std::vector<GuardFrame> legit_frames()
     return {{"udp4", u4}, {"tcp4", tcp(u4, 14 + 9)}, {"udp6", u6}, {"tcp6", tcp(u6, 14 + 6)}};
 }
 
-// ns per run of `prog_fd` on `frame`: the CPU time of one test run of
-// `repeat` runs (the calling thread runs them), divided. The kernel's own
-// duration is whole ns, too coarse for programs of a few dozen ns, and wall
-// time counts other tasks on a shared machine; the syscall's own cost is
-// spread over the runs.
-double ns_per_run(int prog_fd, const netlab::Frame& frame, uint32_t repeat, uint32_t want_retval)
-{
-    LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame.data(), .data_size_in = uint32_t(frame.size()),
-                .repeat = int(repeat));
-    timespec t0{}, t1{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-    int err = bpf_prog_test_run_opts(prog_fd, &run);
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-    if (err)
-        throw std::runtime_error(std::string("guard bench: test run failed: ") + std::strerror(errno));
-    if (run.retval != want_retval)
-        throw std::runtime_error("guard bench: a legitimate frame got verdict " + std::to_string(run.retval));
-    return ((t1.tv_sec - t0.tv_sec) * 1e9 + double(t1.tv_nsec - t0.tv_nsec)) / repeat;
-}
-
 json stats(std::vector<double> v)
 {
     std::sort(v.begin(), v.end());
@@ -156,14 +136,14 @@ json guard_section(uint32_t repeat, int runs)
     const uint32_t live = std::max(repeat / 4, 256u);
     for (auto& f : frames)  // warm-up
         for (auto& p : progs) {
-            ns_per_run(p.fd, f.bytes, std::max(repeat / 4, 1u), XDP_REDIRECT);
+            test_run(p.fd, f.bytes, std::max(repeat / 4, 1u), XDP_REDIRECT, "guard bench");
             netlab::run_live_frames(p.fd, f.bytes, live, tap.near().ifindex);
         }
     for (int r = 0; r < runs; r++)
         for (size_t f = 0; f < frames.size(); f++)
             for (size_t k = 0; k < progs.size(); k++) {
                 size_t p = (k + size_t(r) + f) % progs.size();  // rotate who goes first
-                samples[f][p].push_back(ns_per_run(progs[p].fd, frames[f].bytes, repeat, XDP_REDIRECT));
+                samples[f][p].push_back(test_run(progs[p].fd, frames[f].bytes, repeat, XDP_REDIRECT, "guard bench").cpu_ns);
                 path[f][p].push_back(netlab::run_live_frames(progs[p].fd, frames[f].bytes, live, tap.near().ifindex));
             }
 

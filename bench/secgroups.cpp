@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include <time.h>
 
 #include <algorithm>
 #include <cstring>
@@ -16,13 +15,16 @@
 #include <vector>
 
 #include "bench_secgroups.skel.h"
+#include "vm_firewall.skel.h"
 #include "frames.hpp"
 #include "conntrack_stats.hpp"
 #include "policy_maps.hpp"
 #include "skel.hpp"
+#include "test_run.hpp"
 
 namespace netlab {
 TESTING_SKEL(bench_secgroups)
+TESTING_SKEL(vm_firewall)
 }
 
 namespace bench {
@@ -111,27 +113,6 @@ const Family kFamilies[] = {
      }},
 };
 
-struct Run {
-    double cpu_ns = 0;      // CPU time of the test run / repeat
-    uint32_t kernel_ns = 0;  // the kernel's own measure, for one-run samples
-};
-
-Run test_run(int prog_fd, const netlab::Frame& frame, uint32_t repeat, uint32_t want)
-{
-    LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame.data(), .data_size_in = uint32_t(frame.size()),
-                .repeat = int(repeat));
-    timespec t0{}, t1{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-    int err = bpf_prog_test_run_opts(prog_fd, &run);
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-    if (err)
-        throw std::runtime_error(std::string("security-groups bench: test run failed: ") + std::strerror(errno));
-    if (run.retval != want)
-        throw std::runtime_error("security-groups bench: a frame got XDP action " + std::to_string(run.retval) +
-                                 " instead of " + std::to_string(want));
-    return {((t1.tv_sec - t0.tv_sec) * 1e9 + double(t1.tv_nsec - t0.tv_nsec)) / repeat, run.duration};
-}
-
 double median(std::vector<double> v)
 {
     std::sort(v.begin(), v.end());
@@ -166,17 +147,32 @@ json table_memory(uint32_t flows)
 
 json secgroups_section(uint32_t repeat, int runs, uint32_t flows)
 {
-    auto progs = netlab::open_load<bench_secgroups>();
+    // The VM's own programs, its slot firewall loaded as plain XDP: a
+    // devmap program cannot be test-run on its own.
+    auto vm = netlab::open_only<vm_firewall>();
+    if (bpf_program__set_expected_attach_type(vm->progs.vm_fw_xdp, BPF_XDP) ||
+        bpf_program__set_autoload(vm->progs.vm_guard_tc, false) || vm_firewall__load(vm.get()))
+        throw std::runtime_error(std::string("security-groups bench: loading vm_firewall: ") + std::strerror(errno));
+    auto base = netlab::open_load<bench_secgroups>();
     auto policy = vm_policy();
-    auto maps = vmhost::PolicyMaps::of(progs->obj);
+    auto maps = vmhost::PolicyMaps::of(vm->obj);
     vmhost::write_policy(maps, policy);
-    int v1 = bpf_program__fd(progs->progs.fw_v1), fw = bpf_program__fd(progs->progs.fw_sg),
-        out = bpf_program__fd(progs->progs.vm_out);
+    vmhost::write_policy(vmhost::PolicyMaps::of(base->obj), policy);
+    // The guard's uplink port, so that what the VM sends is redirected (a
+    // test run only looks the port up).
+    uint32_t uplink = 0;
+    bpf_devmap_val lo{};
+    lo.ifindex = 1;
+    if (bpf_map_update_elem(bpf_map__fd(vm->maps.tx_ports), &uplink, &lo, BPF_ANY))
+        throw std::runtime_error(std::string("security-groups bench: the guard's uplink port: ") + std::strerror(errno));
+    int v1 = bpf_program__fd(base->progs.fw_v1), fw = bpf_program__fd(vm->progs.vm_fw_xdp),
+        out = bpf_program__fd(vm->progs.vm_guard);
+    const char* who = "security-groups bench";
 
     json rows = json::array();
     for (const auto& fam : kFamilies) {
         // The VM asks; its query opens a flow (the default egress rule).
-        test_run(out, fam.from_vm(kEphemeral, 53), 1, XDP_PASS);
+        test_run(out, fam.from_vm(kEphemeral, 53), 1, XDP_REDIRECT, who);
         netlab::Frame reply = fam.to_vm(53, kEphemeral), stateless = fam.to_vm(53, kStatelessPort);
         struct Case {
             const char* name;
@@ -185,11 +181,11 @@ json secgroups_section(uint32_t repeat, int runs, uint32_t flows)
         } cases[] = {{"stateless_v1", v1, &reply}, {"stateless_rule", fw, &stateless}, {"ct_hit", fw, &reply}};
         std::vector<std::vector<double>> samples(std::size(cases));
         for (auto& c : cases)  // warm-up
-            test_run(c.fd, *c.frame, repeat, XDP_PASS);
+            test_run(c.fd, *c.frame, repeat, XDP_PASS, who);
         for (int r = 0; r < runs; r++)
             for (size_t k = 0; k < std::size(cases); k++) {
                 size_t i = (k + size_t(r)) % std::size(cases);  // rotate who goes first
-                samples[i].push_back(test_run(cases[i].fd, *cases[i].frame, repeat, XDP_PASS).cpu_ns);
+                samples[i].push_back(test_run(cases[i].fd, *cases[i].frame, repeat, XDP_PASS, who).cpu_ns);
             }
 
         // New flows cannot repeat: `flows` distinct ones, one run each, by
@@ -199,9 +195,9 @@ json secgroups_section(uint32_t repeat, int runs, uint32_t flows)
         for (uint32_t i = 0; i < flows; i++)
             frames.push_back(fam.to_vm(uint16_t(10000 + i), kServicePort));
         for (const auto& f : frames)
-            fresh.push_back(test_run(fw, f, 1, XDP_PASS).kernel_ns);
+            fresh.push_back(test_run(fw, f, 1, XDP_PASS, who).kernel_ns);
         for (const auto& f : frames)
-            again.push_back(test_run(fw, f, 1, XDP_PASS).kernel_ns);
+            again.push_back(test_run(fw, f, 1, XDP_PASS, who).kernel_ns);
 
         json row = {{"frame", fam.name}, {"repeat", repeat}};
         for (size_t i = 0; i < std::size(cases); i++)

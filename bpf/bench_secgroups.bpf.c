@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* devmap-bench's programs for the security groups, as plain XDP programs
- * (a devmap program cannot be test-run on its own):
- *   fw_v1   the VM's slot firewall before security groups (commit 9a246f4),
- *           stateless: the same address checks, then the source allow-list,
- *           no later fragments, and the destination port;
- *   fw_sg   the slot firewall's policy now (vm_policy_to_vm, as vm_fw_xdp);
- *   vm_out  the guard's policy now (vm_policy_from_vm_sg, as vm_guard):
- *           what the VM sends, to open flows.
- * They share the policy maps of vm_policy.h: one policy for all three. */
+/* devmap-bench's baseline for the security groups: the VM's slot firewall
+ * before them (commit 9a246f4), stateless: the same address checks, then
+ * the source allow-list, no later fragments, and the destination port. A
+ * plain XDP program, on the policy maps of vm_policy.h; the bench runs it
+ * beside vm_firewall.bpf.o's own vm_fw_xdp, loaded as plain XDP too. */
 #include "vm_policy.h"
 
 static __always_inline __u32 v1_l4(void *l4, void *data_end, __u8 proto)
@@ -78,24 +74,6 @@ int fw_v1(struct xdp_md *ctx)
 	__u32 reason = v1_to_vm(data, data_end);
 
 	vm_count(VM_PATH_XDP, reason, data_end - data);
-	return reason == VM_PASS ? XDP_PASS : XDP_DROP;
-}
-
-SEC("xdp")
-int fw_sg(struct xdp_md *ctx)
-{
-	__u32 reason = vm_policy_to_vm(ctx, VM_CTX_XDP);
-
-	vm_count(VM_PATH_XDP, reason, ctx->data_end - ctx->data);
-	return reason == VM_PASS ? XDP_PASS : XDP_DROP;
-}
-
-SEC("xdp")
-int vm_out(struct xdp_md *ctx)
-{
-	__u32 reason = vm_policy_from_vm_sg(ctx, VM_CTX_XDP, vm_id());
-
-	vm_count(VM_PATH_GUARD, reason, ctx->data_end - ctx->data);
 	return reason == VM_PASS ? XDP_PASS : XDP_DROP;
 }
 
