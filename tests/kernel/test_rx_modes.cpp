@@ -76,3 +76,26 @@ TEST_CASE("an attachment detaches its program when the handle goes away", "[xdp]
     REQUIRE(bpf_xdp_query_id(int(dev.ifindex()), 0, &id) == 0);
     CHECK(id == 0);
 }
+
+TEST_CASE("an attachment swaps its program in one step, and refuses if another replaced it", "[xdp]")
+{
+    Path p("rxr", dme::XdpMode::native, XDP_FLAGS_DRV_MODE);
+    Redirector other;
+    auto first = dme::IngressProgram::from(p.rx.skel->progs.xdp_redirect_slot);
+    auto second = dme::IngressProgram::from(other.skel->progs.xdp_redirect_slot);
+    auto dev = dme::Interface::index(p.uplink.near().ifindex);
+    auto on_dev = [&] {
+        __u32 id = 0;
+        REQUIRE(bpf_xdp_query_id(int(dev.ifindex()), 0, &id) == 0);
+        return id;
+    };
+    auto attached = dme::XdpAttachment::attach(dev, first);
+    attached.replace(second);
+    CHECK(on_dev() == second.id());
+    // Someone else swaps the program behind the handle's back.
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = second.fd());
+    REQUIRE(bpf_xdp_attach(int(dev.ifindex()), first.fd(), XDP_FLAGS_DRV_MODE | XDP_FLAGS_REPLACE, &opts) == 0);
+    CHECK_THROWS_WITH(attached.replace(second), Catch::Matchers::Contains("another program replaced ours"));
+    CHECK(on_dev() == first.id());  // theirs stays
+    bpf_xdp_detach(int(dev.ifindex()), XDP_FLAGS_DRV_MODE, nullptr);
+}

@@ -2,15 +2,19 @@
 // change their MAC to match, are named in the configuration, or go.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "daemon.hpp"
 #include "fixtures.hpp"
 #include "netcfg.hpp"
+#include "vm_paths.hpp"
 
 using namespace netlab;
 using namespace std::chrono_literals;
@@ -112,4 +116,153 @@ TEST_CASE("vmhostd: an uplink that is not there is refused, naming it and the se
     auto cfg = vmhost::parse_config("[host]\nuplink = \"vdnowhere0\"\n", "test.toml");
     CHECK_THROWS_WITH(vmhost::Daemon(cfg, [](const std::string&) {}),
                       Catch::Contains("uplink 'vdnowhere0'") && Catch::Contains("host.uplink"));
+}
+
+namespace {
+// One VM, "r" on tap vdtapr, with a stateful UDP service on each port.
+std::string service_config(std::vector<int> ports, const std::string& extra = "")
+{
+    std::string c = "[host]\nuplink = \"vdnic\"\n\n[[vm]]\nname = \"r\"\nmac = \"52:54:00:aa:00:21\"\ntap = \"vdtapr\"\n"
+                    "addresses = [\"10.7.0.21\"]\n";
+    for (int p : ports)
+        c += "[[vm.rule]]\ndirection = \"ingress\"\nethertype = \"IPv4\"\nprotocol = \"udp\"\nport = " +
+             std::to_string(p) + "\n";
+    c += "[[vm.rule]]\ndirection = \"egress\"\nethertype = \"IPv4\"\n";
+    return c + extra;
+}
+
+uint32_t ip4(const char* s)
+{
+    in_addr a{};
+    inet_pton(AF_INET, s, &a);
+    return a.s_addr;
+}
+
+const Mac kRMac{{0x52, 0x54, 0, 0xaa, 0, 0x21}};
+const Mac kExt{{0x02, 0, 0, 0, 0, 0x77}};
+
+Frame to_r(uint16_t sport, uint16_t dport)
+{
+    return udp4_frame(ip4("198.51.100.7"), ip4("10.7.0.21"), sport, dport, 18, kRMac, kExt);
+}
+
+uint64_t drops(const vmhost::ReasonCounts& c)
+{
+    uint64_t n = 0;
+    for (uint32_t r = 0; r < VM_REASONS; r++)
+        n += r == VM_PASS ? 0 : c[r];
+    return n;
+}
+}  // namespace
+
+TEST_CASE("vmhostd: a reload changes a VM's policy in place under traffic; its flows and counters stay",
+          "[vmhost][vmhostd]")
+{
+    Target uplink("vdnic"), tap("vdtapr");
+    std::vector<std::string> log;
+    vmhost::Daemon d(vmhost::parse_config(service_config({5000, 6000}), "a.toml"),
+                     [&](const std::string& l) { log.push_back(l); });
+    REQUIRE(d.status().at(0).enforced);
+    vmhost::Vm* vm = d.host().vm(1);
+    REQUIRE(vm);
+    const auto progs_before = vm->objects().prog_ids;
+    const auto maps_before = vm->objects().map_ids;
+    VmPaths paths(d.host(), *vm, uplink, tap);
+    // The VM opens a flow to a DNS server through its guard.
+    CHECK(paths.guard(udp4_frame(ip4("10.7.0.21"), ip4("198.51.100.7"), 40000, 53, 18, kExt, kRMac)) == VM_PASS);
+
+    // Frames to port 5000, which both policies allow, stream into the
+    // VM's slot while the policy swaps back and forth, ending on 5000 and 7000.
+    auto into_slot = open_only<xdp_redirect_slot>();
+    REQUIRE(bpf_map__reuse_fd(into_slot->maps.tx_devmap_hash, d.host().tx_ports_fd()) == 0);
+    REQUIRE(xdp_redirect_slot__load(into_slot.get()) == 0);
+    into_slot->bss->target = TARGET_DEVMAP_HASH;
+    into_slot->bss->target_key = 1;
+    const auto before = vm->counts(VM_PATH_XDP);
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> sent{0};
+    std::thread traffic([&] {
+        const Frame f = to_r(4444, 5000);
+        while (!stop) {
+            run_live_frames(bpf_program__fd(into_slot->progs.xdp_redirect_slot), f, 64, uplink.near().ifindex);
+            sent += 64;
+        }
+    });
+    int reloads = 0;
+    for (int i = 0; i < 7; i++) {
+        auto r = d.reload(vmhost::parse_config(service_config(i % 2 ? std::vector<int>{5000, 6000}
+                                                                      : std::vector<int>{5000, 7000}),
+                                               "b.toml"));
+        reloads += r.ok && r.changed == 1;
+    }
+    while (sent < 64 * 200)
+        std::this_thread::sleep_for(1ms);
+    stop = true;
+    traffic.join();
+    CHECK(reloads == 7);
+    // Every frame met one policy or the other, both of which pass it.
+    const auto after = vm->counts(VM_PATH_XDP);
+    CHECK(after[VM_PASS] - before[VM_PASS] == sent);
+    CHECK(drops(after) == drops(before));
+    CHECK(eventually([&] { return tap.received() >= sent; }));
+    INFO("frames streamed across 7 reloads: " << sent);
+
+    // The last policy is the one in force: 7000 in, 6000 not.
+    CHECK(paths.xdp(to_r(4444, 7000)) == VM_PASS);
+    CHECK(paths.xdp(to_r(4444, 6000)) == VM_DROP_NO_RULE);
+    // The DNS answer finds its flow: the table was kept, as were the counters.
+    CHECK(paths.xdp(to_r(53, 40000)) == VM_PASS);
+    CHECK(vm->objects().map_ids.at(7) == maps_before.at(7));  // verdicts
+    CHECK(vm->objects().map_ids.at(9) == maps_before.at(9));  // vm_ct
+    CHECK(vm->objects().prog_ids != progs_before);
+    // The old slot and tc programs are freed (`paths` holds the old guard).
+    for (int i : {0, 1})
+        CHECK(eventually([&] { return !prog_exists(progs_before[i]); }));
+    CHECK(xdp_prog_on(tap.near().ifindex) == vm->objects().prog_ids.at(2));
+    CHECK(logged(log, "vm r: new policy enforced in place"));
+}
+
+TEST_CASE("vmhostd: a reload adds and removes VMs, and refuses what it cannot do without touching the datapath",
+          "[vmhost][vmhostd]")
+{
+    Target uplink("vdnic"), tap_r("vdtapr"), tap_s("vdtaps");
+    std::vector<std::string> log;
+    vmhost::Daemon d(vmhost::parse_config(service_config({5000}), "a.toml"),
+                     [&](const std::string& l) { log.push_back(l); });
+    REQUIRE(d.status().at(0).enforced);
+    const auto progs_r = d.host().vm(1)->objects().prog_ids;
+
+    // A second VM whose tap is already there: enforced by the reload.
+    const std::string with_s = service_config({5000}, "\n[[vm]]\nname = \"s\"\nmac = \"52:54:00:aa:00:22\"\n"
+                                                      "tap = \"vdtaps\"\naddresses = [\"10.7.0.22\"]\n");
+    auto r = d.reload(vmhost::parse_config(with_s, "b.toml"));
+    CHECK(r.ok);
+    CHECK(r.added == 1);
+    CHECK(r.unchanged == 1);
+    REQUIRE(d.status().size() == 2);
+    CHECK(d.status()[1].enforced);
+    CHECK(d.status()[1].port == 2);
+    CHECK(xdp_prog_on(tap_s.near().ifindex) != 0);
+    CHECK(d.host().vm(1)->objects().prog_ids == progs_r);  // untouched
+
+    // The [host] section cannot change by reload: refused, nothing touched.
+    std::string moved = with_s;
+    moved.replace(moved.find("vdnic"), 5, "vdnic2");
+    CHECK_THROWS_WITH(d.reload(vmhost::parse_config(moved, "c.toml")), Catch::Contains("takes a restart"));
+    CHECK(d.status().size() == 2);
+    CHECK(d.host().vm(1)->objects().prog_ids == progs_r);
+
+    // VM r leaves the configuration: its programs come off its tap, which stays.
+    const std::string only_s = "[host]\nuplink = \"vdnic\"\n\n[[vm]]\nname = \"s\"\nmac = \"52:54:00:aa:00:22\"\n"
+                               "tap = \"vdtaps\"\naddresses = [\"10.7.0.22\"]\n";
+    r = d.reload(vmhost::parse_config(only_s, "d.toml"));
+    CHECK(r.removed == 1);
+    CHECK(r.unchanged == 1);
+    CHECK(xdp_prog_on(tap_r.near().ifindex) == 0);
+    CHECK_FALSE(d.host().ports().get(1).has_value());
+    CHECK(d.host().vm(1) == nullptr);
+    for (uint32_t id : progs_r)
+        CHECK(eventually([&] { return !prog_exists(id); }));
+    CHECK(d.status().at(0).port == 2);  // s keeps its slot
+    CHECK(logged(log, "vm r: no longer configured; its programs are off tap vdtapr"));
 }

@@ -20,6 +20,7 @@ struct VmConfig {
     std::string name;
     std::optional<std::string> tap;  // matched by tap name if given, else by MAC (libvirt names taps vnetN)
     VmPolicy policy;                 // host_mac is the tap's, learnt when it appears
+    bool operator==(const VmConfig&) const = default;
 };
 
 struct HostConfig {

@@ -2,11 +2,24 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <set>
 
 #include <devmap_egress/error.hpp>
 
 namespace vmhost {
+
+namespace {
+const char* mode_name(dme::XdpMode m) { return m == dme::XdpMode::native ? "native" : "generic"; }
+
+// What finds a VM's tap: a change of it is a different tap, not a new policy.
+bool same_match(const VmConfig& a, const VmConfig& b)
+{
+    return a.tap == b.tap && (a.tap || a.policy.mac == b.policy.mac);
+}
+}  // namespace
 
 Daemon::Daemon(HostConfig cfg, Log log) : cfg_(std::move(cfg)), log_(std::move(log))
 {
@@ -18,69 +31,126 @@ Daemon::Daemon(HostConfig cfg, Log log) : cfg_(std::move(cfg)), log_(std::move(l
         }
     }();
     host_ = std::make_unique<VmHost>(uplink, cfg_.mode);
-    log_("uplink " + cfg_.uplink + ": NIC demux attached (" +
-         (cfg_.mode == dme::XdpMode::native ? "native" : "generic") + " XDP), " + std::to_string(cfg_.vms.size()) +
-         " VMs configured");
-    for (size_t i = 0; i < cfg_.vms.size(); i++) {
-        VmStatus s;
-        s.name = cfg_.vms[i].name;
-        s.port = uint32_t(i + 1);  // slot 0 is the uplink's
-        vms_.push_back(s);
+    log_("uplink " + cfg_.uplink + ": NIC demux attached (" + mode_name(cfg_.mode) + " XDP), " +
+         std::to_string(cfg_.vms.size()) + " VMs configured");
+    std::set<uint32_t> taken;
+    for (const auto& vm : cfg_.vms) {
+        Entry e{vm, {}};
+        e.status.name = vm.name;
+        e.status.port = take_port(taken);
+        vms_.push_back(std::move(e));
     }
     for (const auto& e : watch_.list())
         on_link(e);
 }
 
-std::optional<size_t> Daemon::match(const LinkEvent& e) const
+uint32_t Daemon::take_port(std::set<uint32_t>& taken)
 {
-    for (size_t i = 0; i < cfg_.vms.size(); i++) {
-        const VmConfig& vm = cfg_.vms[i];
-        if (vm.tap ? e.name == *vm.tap : e.mac == libvirt_tap_mac(vm.policy.mac))
-            return i;
+    // Slot 0 is the uplink's; the lowest free key keeps the devmap dense.
+    uint32_t p = 1;
+    while (taken.count(p))
+        p++;
+    taken.insert(p);
+    return p;
+}
+
+Daemon::Entry* Daemon::match(const LinkEvent& e)
+{
+    for (auto& v : vms_)
+        if (v.cfg.tap ? e.name == *v.cfg.tap : e.mac == libvirt_tap_mac(v.cfg.policy.mac))
+            return &v;
+    return nullptr;
+}
+
+void Daemon::enforce(Entry& v, uint32_t ifindex, const std::string& tap, const Mac& tap_mac)
+{
+    VmStatus& s = v.status;
+    s.ifindex = ifindex;
+    s.tap = tap;
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+        VmPolicy p = v.cfg.policy;
+        p.host_mac = tap_mac;
+        host_->add_vm(s.port, dme::Interface::index(ifindex), p);
+        s.enforced = true;
+        s.error.clear();
+        s.time_to_policy = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+        char ms[32];
+        std::snprintf(ms, sizeof(ms), "%.2f ms", s.time_to_policy.count() / 1000.0);
+        log_("vm " + s.name + ": tap " + tap + " (ifindex " + std::to_string(ifindex) + ") seen; policy enforced in " +
+             ms);
+    } catch (const dme::Error& err) {
+        s.error = err.what();
+        log_("vm " + s.name + ": tap " + tap + " seen; enforcing its policy failed: " + s.error);
     }
-    return std::nullopt;
+}
+
+void Daemon::unenforce(Entry& v, const std::string& why)
+{
+    VmStatus& s = v.status;
+    if (s.enforced)
+        host_->remove_vm(s.port);
+    if (s.ifindex)
+        log_("vm " + s.name + ": " + why + "; its programs are off tap " + s.tap);
+    s.ifindex.reset();
+    s.tap.clear();
+    s.enforced = false;
+    s.error.clear();
 }
 
 void Daemon::on_link(const LinkEvent& e)
 {
     // A tap that goes: whichever VM had it (its name or MAC may be gone).
     if (e.kind == LinkEvent::Kind::gone) {
-        for (auto& s : vms_)
-            if (s.ifindex == e.ifindex) {
-                if (s.enforced)
-                    host_->forget_vm(s.port);
-                log_("vm " + s.name + ": tap " + e.name + " gone; its programs and maps went with it, host state forgotten");
-                s.ifindex.reset();
-                s.enforced = false;
-                s.error.clear();
-            }
+        for (auto& v : vms_) {
+            VmStatus& s = v.status;
+            if (s.ifindex != e.ifindex)
+                continue;
+            if (s.enforced)
+                host_->forget_vm(s.port);
+            log_("vm " + s.name + ": tap " + s.tap + " gone; its programs and maps went with it, host state forgotten");
+            s.ifindex.reset();
+            s.tap.clear();
+            s.enforced = false;
+            s.error.clear();
+        }
         return;
     }
-    auto i = match(e);
-    if (!i)
+    Entry* v = match(e);
+    if (!v)
         return;
-    VmStatus& s = vms_[*i];
-    if (s.ifindex == e.ifindex)
-        return;  // already handled: another change of the same tap
+    VmStatus& s = v->status;
+    if (s.ifindex == e.ifindex) {
+        s.tap = e.name;  // a rename of the same tap
+        return;
+    }
     if (s.ifindex) {
         log_("vm " + s.name + ": tap " + e.name + " also matches, but ifindex " + std::to_string(*s.ifindex) +
              " has the VM; ignored");
         return;
     }
-    s.ifindex = e.ifindex;
-    auto t0 = std::chrono::steady_clock::now();
+    enforce(*v, e.ifindex, e.name, e.mac);
+}
+
+void Daemon::on_readable()
+{
+    std::vector<LinkEvent> events;
     try {
-        VmPolicy p = cfg_.vms[*i].policy;
-        p.host_mac = e.mac;
-        host_->add_vm(s.port, dme::Interface::index(e.ifindex), p);
-        s.enforced = true;
-        s.time_to_policy = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-        log_("vm " + s.name + ": tap " + e.name + " (ifindex " + std::to_string(e.ifindex) + ") seen; policy enforced in " +
-             std::to_string(s.time_to_policy.count() / 1000.0) + " ms");
-    } catch (const dme::Error& err) {
-        s.error = err.what();
-        log_("vm " + s.name + ": tap " + e.name + " seen; enforcing its policy failed: " + s.error);
+        events = watch_.drain();
+    } catch (const dme::Error& e) {
+        // Notifications were lost: what is there now is the truth.
+        log_(std::string("link notifications lost (") + e.what() + "); listing the links again");
+        events = watch_.list();
+        for (auto& v : vms_) {
+            bool there = false;
+            for (const auto& l : events)
+                there |= v.status.ifindex == l.ifindex;
+            if (v.status.ifindex && !there)
+                events.push_back({LinkEvent::Kind::gone, *v.status.ifindex, "", {}});
+        }
     }
+    for (const auto& e : events)
+        on_link(e);
 }
 
 void Daemon::step(std::chrono::milliseconds timeout)
@@ -89,27 +159,104 @@ void Daemon::step(std::chrono::milliseconds timeout)
     int n = poll(&p, 1, int(timeout.count()));
     if (n < 0 && errno != EINTR)
         dme::fail(errno, "waiting for link notifications failed");
-    if (n <= 0)
-        return;
-    std::vector<LinkEvent> events;
-    try {
-        events = watch_.drain();
-    } catch (const dme::Error& e) {
-        // Notifications were lost: what is there now is the truth.
-        log_(std::string("link notifications lost (") + e.what() + "); listing the links again");
-        events = watch_.list();
-        for (auto& s : vms_) {
-            bool there = false;
-            for (const auto& l : events)
-                there |= s.ifindex == l.ifindex;
-            if (s.ifindex && !there)
-                events.push_back({LinkEvent::Kind::gone, *s.ifindex, "", {}});
-        }
-    }
-    for (const auto& e : events)
-        on_link(e);
+    if (n > 0)
+        on_readable();
 }
 
-std::vector<Daemon::VmStatus> Daemon::status() const { return vms_; }
+std::string Daemon::ReloadResult::summary() const
+{
+    std::string s = std::string(ok ? "applied" : "applied with errors") + ": " + std::to_string(added) + " added, " +
+                    std::to_string(removed) + " removed, " + std::to_string(changed) + " changed, " +
+                    std::to_string(unchanged) + " unchanged";
+    for (const auto& e : errors)
+        s += "; " + e;
+    return s;
+}
+
+Daemon::ReloadResult Daemon::reload(HostConfig next)
+{
+    if (next.uplink != cfg_.uplink || next.mode != cfg_.mode || next.metrics != cfg_.metrics)
+        dme::fail(EINVAL, "the [host] section changed (uplink " + cfg_.uplink + " " + mode_name(cfg_.mode) +
+                              ", metrics " + cfg_.metrics + "): it takes a restart of vmhostd; nothing was changed");
+    ReloadResult r;
+    auto configured = [&](const std::string& name) -> const VmConfig* {
+        for (const auto& vm : next.vms)
+            if (vm.name == name)
+                return &vm;
+        return nullptr;
+    };
+    // Gone from the configuration, or found by another tap: off first, so
+    // their MACs and addresses are free for what comes.
+    std::vector<Entry> kept;
+    for (auto& v : vms_) {
+        const VmConfig* now = configured(v.cfg.name);
+        if (!now) {
+            unenforce(v, "no longer configured");
+            log_("vm " + v.status.name + ": removed from the configuration");
+            r.removed++;
+            continue;
+        }
+        if (!same_match(v.cfg, *now)) {
+            unenforce(v, "matched by another tap name or MAC now");
+            v.cfg = *now;
+            r.changed++;
+        } else if (!(v.cfg == *now)) {
+            if (v.status.enforced) {
+                VmPolicy p = now->policy;
+                p.host_mac = host_->vm(v.status.port)->policy().host_mac;
+                try {
+                    host_->update_vm(v.status.port, p);
+                    log_("vm " + v.status.name + ": new policy enforced in place");
+                } catch (const dme::Error& e) {
+                    r.ok = false;
+                    r.errors.push_back("vm " + v.status.name + ": " + e.what() + " (it keeps its previous policy)");
+                    log_("vm " + v.status.name + ": the new policy failed, the previous one stays: " + e.what());
+                    kept.push_back(std::move(v));
+                    continue;
+                }
+            }
+            v.cfg = *now;
+            r.changed++;
+        } else {
+            r.unchanged++;
+        }
+        kept.push_back(std::move(v));
+    }
+    vms_ = std::move(kept);
+    std::set<uint32_t> taken;
+    for (const auto& v : vms_)
+        taken.insert(v.status.port);
+    // In the new file's order, with new VMs in free slots.
+    std::vector<Entry> ordered;
+    for (const auto& vm : next.vms) {
+        auto it = std::find_if(vms_.begin(), vms_.end(), [&](const Entry& e) { return e.cfg.name == vm.name; });
+        if (it != vms_.end()) {
+            ordered.push_back(std::move(*it));
+            vms_.erase(it);
+            continue;
+        }
+        Entry e{vm, {}};
+        e.status.name = vm.name;
+        e.status.port = take_port(taken);
+        log_("vm " + vm.name + ": added to the configuration (slot " + std::to_string(e.status.port) + ")");
+        ordered.push_back(std::move(e));
+        r.added++;
+    }
+    vms_ = std::move(ordered);
+    cfg_ = std::move(next);
+    // What is there now, for the VMs without a tap.
+    for (const auto& e : watch_.list())
+        on_link(e);
+    log_("reload " + r.summary());
+    return r;
+}
+
+std::vector<Daemon::VmStatus> Daemon::status() const
+{
+    std::vector<VmStatus> out;
+    for (const auto& v : vms_)
+        out.push_back(v.status);
+    return out;
+}
 
 }  // namespace vmhost

@@ -37,6 +37,7 @@ struct Prefix {
     uint8_t len = 0;
     static Prefix parse(const std::string& s);  // "10.0.0.0/24", "fd00::/64"
     bool contains(const IpAddr& a) const;
+    bool operator==(const Prefix&) const = default;
 };
 
 // Neutron's allowed address pair: the VM may also send as `mac` from any
@@ -45,11 +46,13 @@ struct Prefix {
 struct AddressPair {
     Mac mac;
     Prefix prefix;
+    bool operator==(const AddressPair&) const = default;
 };
 
 struct PortRule {
     uint8_t proto = 0;  // IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6
     uint16_t port = 0;  // 0: every port (the only choice for ICMP)
+    bool operator==(const PortRule&) const = default;
 };
 
 // A security group rule, as in Neutron (direction, ethertype, protocol, port
@@ -66,6 +69,7 @@ struct SgRule {
     std::optional<Prefix> remote;             // the other end; none: anywhere
     std::string remote_group;                 // or: the addresses of the VMs in this group
     bool stateful = true;
+    bool operator==(const SgRule&) const = default;
 
     // Everything one way for one family: Neutron's default egress rules.
     static SgRule allow_all(Dir dir, int family, bool stateful = true)
@@ -89,6 +93,7 @@ struct ConntrackSettings {
     uint32_t max_flows = VM_CT_DEFAULT_FLOWS;  // the LRU table's size, fixed at attach time
     // Seconds, by vm_ct_state, then ICMP echo, then fragments.
     std::array<uint32_t, VM_CT_TIMEOUTS> timeouts = VM_CT_DEFAULT_TIMEOUTS;
+    bool operator==(const ConntrackSettings&) const = default;
 };
 
 struct VmPolicy {
@@ -110,6 +115,7 @@ struct VmPolicy {
     std::vector<std::string> groups;
     std::vector<SgRule> rules = default_rules();
     ConntrackSettings conntrack;
+    bool operator==(const VmPolicy&) const = default;
 };
 
 // The ids the host gives group names, for the rules' remote_group.

@@ -5,6 +5,7 @@
 #include <linux/if_link.h>
 
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "devmap_egress/error.hpp"
@@ -53,6 +54,20 @@ void XdpAttachment::detach() noexcept
     LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = prog_.get());
     bpf_xdp_attach(ifindex_, -1, flags_ | XDP_FLAGS_REPLACE, &opts);
     prog_.reset();
+}
+
+void XdpAttachment::replace(const IngressProgram& prog)
+{
+    if (!prog_)
+        fail(ENOENT, "replacing with '" + prog.name() + "': this attachment was detached");
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = prog_.get());
+    int err = bpf_xdp_attach(int(ifindex_), prog.fd(), flags_ | XDP_FLAGS_REPLACE, &opts);
+    if (err)
+        fail(-err, "replacing the XDP program on ifindex " + std::to_string(ifindex_) + " with '" + prog.name() +
+                       "' failed: " +
+                       (err == -EEXIST ? std::string("another program replaced ours meanwhile")
+                                       : std::string(std::strerror(-err))));
+    prog_ = Fd::dup(prog.fd());
 }
 
 }  // namespace dme

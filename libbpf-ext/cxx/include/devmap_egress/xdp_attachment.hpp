@@ -23,6 +23,11 @@ public:
     ~XdpAttachment();
 
     void detach() noexcept;
+    // Puts `prog` in place of this handle's program in one step (the
+    // kernel's XDP_FLAGS_REPLACE): every frame meets one or the other.
+    // Throws dme::Error, leaving the old program attached, if someone else
+    // replaced ours meanwhile (EEXIST) or the kernel refuses `prog`.
+    void replace(const IngressProgram& prog);
     uint32_t ifindex() const noexcept { return ifindex_; }
 
 private:
