@@ -18,6 +18,8 @@ packages=(
   clang-19 llvm-19 libbpf-dev bpftool libelf-dev zlib1g-dev
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libcap-dev
   catch2 libcli11-dev libfmt-dev nlohmann-json3-dev libtoml11-dev
+  # vmhostd: its metrics endpoint and systemd notification
+  libcpp-httplib-dev libsystemd-dev
   iproute2 ethtool python3 bash-completion ccache
   # the man pages (docs/man), and man to check that they render
   scdoc man-db groff-base
@@ -33,7 +35,7 @@ if [ "$arch" = arm64 ]; then
     gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static file
     libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64
     libnl-3-dev:arm64 libnl-route-3-dev:arm64 libnl-genl-3-dev:arm64
-    libfmt-dev:arm64 libcap-dev:arm64
+    libfmt-dev:arm64 libcap-dev:arm64 libcpp-httplib-dev:arm64 libsystemd-dev:arm64
   )
 fi
 [ "$#" -gt 0 ] && packages+=("$@")

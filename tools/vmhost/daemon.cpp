@@ -254,8 +254,10 @@ Daemon::ReloadResult Daemon::reload(HostConfig next)
 std::vector<Daemon::VmStatus> Daemon::status() const
 {
     std::vector<VmStatus> out;
-    for (const auto& v : vms_)
+    for (const auto& v : vms_) {
         out.push_back(v.status);
+        out.back().mac = v.cfg.policy.mac;
+    }
     return out;
 }
 

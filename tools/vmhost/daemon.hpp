@@ -57,6 +57,7 @@ public:
 
     struct VmStatus {
         std::string name;
+        Mac mac;                               // the VM's, as its policy in force says
         uint32_t port = 0;                     // the VM's devmap slot key, stable across reloads
         std::optional<uint32_t> ifindex;       // its tap, while there
         std::string tap;                       // the tap's name, while there

@@ -260,7 +260,10 @@ void Vm::adopt(const vm_firewall* skel)
                     skel->maps.allow_src4, skel->maps.allow_src6, skel->maps.allow_ports, skel->maps.verdicts,
                     skel->maps.vm_sg_rules, skel->maps.vm_ct, skel->maps.vm_frags, skel->maps.vm_ct_config,
                     skel->maps.vm_ct_stats})
+    {
         objects_.map_ids.push_back(map_id(m));
+        objects_.map_names.push_back(bpf_map__name(m));
+    }
     verdicts_ = dme::Fd::dup(bpf_map__fd(skel->maps.verdicts));
     ct_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct));
     frags_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_frags));

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <devmap_egress/devmap_egress.hpp>
@@ -32,6 +33,7 @@ using ReasonTraffic = std::array<vm_count, VM_REASONS>;
 struct VmObjects {
     std::vector<uint32_t> prog_ids;
     std::vector<uint32_t> map_ids;
+    std::vector<std::string> map_names;  // the object's names, beside map_ids
 };
 
 class Vm {

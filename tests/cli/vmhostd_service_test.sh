@@ -1,0 +1,209 @@
+#!/bin/bash
+# vmhostd as operators run it, in a network namespace of its own (run under
+# `unshare -n -m`): a VM namespace behind its tap and an outside namespace
+# behind the uplink, real pings, vmhostctl, the metrics scraped over HTTP
+# and compared with the kernel's counters read by bpftool, reloads by
+# SIGHUP and by vmhostctl (a good one changes what passes, a bad one
+# changes nothing), a second daemon refused, and SIGTERM cleaning up.
+#   vmhostd_service_test.sh VMHOSTD VMHOSTCTL QEMU_HOOK
+set -u
+vmhostd=$1 vmhostctl=$2 hook=$3
+py=/usr/bin/python3
+fails=0 pid= npid=
+tmp=$(mktemp -d)
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [ -n "$npid" ] && kill "$npid" 2>/dev/null
+  ip netns del vsext 2>/dev/null; ip netns del vsvm1 2>/dev/null
+  ip link del vsup 2>/dev/null; ip link del vstap1 2>/dev/null; ip link del vsup2 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+ok() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+check() {  # NAME CMD...: passes if CMD succeeds
+  local name=$1; shift
+  if "$@" >"$tmp/out" 2>&1; then ok "$name"; else fail "$name: $(cat "$tmp/out")"; fi
+}
+expect() {  # NAME WANT_RC PATTERN CMD...
+  local name=$1 want=$2 pattern=$3; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" -ne "$want" ] || ! grep -qE -- "$pattern" <<<"$out"; then
+    fail "$name: rc $rc (want $want), output: $out"
+  else
+    ok "$name"
+  fi
+}
+ctl() { "$vmhostctl" --socket "$tmp/vmhostd.sock" "$@"; }
+
+# The wiring: no IPv6, so only the test's frames move the counters.
+ip link set lo up
+ip netns add vsext; ip netns add vsvm1
+ip link add vsup type veth peer name eth0 netns vsext
+ip link add vstap1 type veth peer name eth0 netns vsvm1
+for ns in vsext vsvm1; do
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  ip netns exec "$ns" ip link set lo up
+  # GRO on the far ends: a veth takes redirected XDP frames only then.
+  ip netns exec "$ns" ethtool -K eth0 gro on >/dev/null
+done
+ip netns exec vsvm1 ip link set eth0 address 52:54:00:aa:00:01
+ip netns exec vsvm1 ip addr add 10.7.0.1/24 dev eth0
+ip netns exec vsext ip addr add 10.7.0.100/24 dev eth0
+for d in vsup vstap1; do sysctl -qw "net.ipv6.conf.$d.disable_ipv6=1"; ip link set "$d" up; done
+ip netns exec vsext ip link set eth0 up; ip netns exec vsvm1 ip link set eth0 up
+
+config() {  # [ingress ICMP rule: yes]
+  cat <<TOML
+[host]
+uplink = "vsup"
+metrics = "127.0.0.1:19478"
+
+[[vm]]
+name = "vm1"
+mac = "52:54:00:aa:00:01"
+tap = "vstap1"
+addresses = ["10.7.0.1"]
+[[vm.rule]]
+direction = "egress"
+ethertype = "IPv4"
+TOML
+  [ "${1:-}" = yes ] && printf '[[vm.rule]]\ndirection = "ingress"\nethertype = "IPv4"\nprotocol = "icmp"\n'
+}
+config > "$tmp/host.toml"
+
+# systemd's side of Type=notify: a datagram socket that logs what it hears.
+$py -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as log:
+    while True:
+        log.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+' "$tmp/notify" "$tmp/notify.log" &
+npid=$!
+for _ in $(seq 50); do [ -S "$tmp/notify" ] && break; sleep 0.1; done
+# Only the capabilities the systemd unit leaves it (CapabilityBoundingSet=).
+NOTIFY_SOCKET=$tmp/notify setpriv --bounding-set=-all,+bpf,+perfmon,+net_admin,+sys_resource "$vmhostd" run "$tmp/host.toml" --socket "$tmp/vmhostd.sock" 2>"$tmp/log" &
+pid=$!
+for _ in $(seq 50); do [ -S "$tmp/vmhostd.sock" ] && break; sleep 0.1; done
+# (CAP_SYS_RESOURCE only where the machine's own bounding set has it.)
+eff=$((16#$(awk '/^CapEff/ {print $2}' "/proc/$pid/status")))
+need=$(( (1 << 12) | (1 << 38) | (1 << 39) )) allowed=$(( (1 << 12) | (1 << 24) | (1 << 38) | (1 << 39) ))
+[ $((eff & need)) = "$need" ] && [ $((eff & ~allowed)) = 0 ] &&
+  ok "the daemon runs with the unit's capabilities only" || fail "capabilities: CapEff $(printf %x "$eff")"
+expect "status: vm1 enforced on its tap" 0 "vm1 +1 vstap1 +yes" ctl status
+check "status -j is JSON" $py -c 'import json,sys; d=json.load(sys.stdin); assert d["vms"][0]["enforced"]' < <(ctl status -j)
+grep -q "vm vm1: tap vstap1 (ifindex [0-9]*) seen; policy enforced in" "$tmp/log" && ok "log: one line for the tap seen" ||
+  fail "log: $(cat "$tmp/log")"
+
+# Traffic as the demo checks it: the VM's own flows answered, nothing unsolicited.
+check "vm1 pings outside: its flow is answered" ip netns exec vsvm1 ping -c 3 -i 0.2 -W 1 10.7.0.100
+expect "outside cannot ping vm1 (no ingress rule)" 1 "" ip netns exec vsext ping -c 2 -i 0.2 -W 1 10.7.0.1
+expect "vm NAME: no-rule counted on the slot" 0 "xdp +no-rule +2 packets" ctl vm vm1
+
+# The metrics over HTTP against the kernel's own counters (bpftool).
+scrape() { $py - "$@" <<'PY'
+import json, re, subprocess, sys, urllib.request
+vm = json.loads(subprocess.run([sys.argv[1], "--socket", sys.argv[2], "vm", "vm1", "-j"], check=True,
+                               capture_output=True, text=True).stdout)
+text = urllib.request.urlopen("http://127.0.0.1:19478/metrics", timeout=5).read().decode()
+metric = sum(int(v) for v in re.findall(r'^vmhost_vm_packets_total\{vm="vm1",[^}]*\} (\d+)$', text, re.M))
+dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", str(vm["maps"]["verdicts"])], check=True,
+                                 capture_output=True, text=True).stdout)
+kernel = 0
+for e in dump:
+    for v in (e.get("formatted") or e)["values"]:
+        val = v["value"]
+        kernel += val["packets"] if isinstance(val, dict) else int.from_bytes(bytes(int(b, 16) for b in val[:8]), "little")
+assert re.search(r'^vmhost_vms\{state="enforced"\} 1$', text, re.M), "vmhost_vms enforced"
+print(f"metrics {metric} packets, bpftool {kernel}")
+sys.exit(0 if metric == kernel and metric > 0 else 1)
+PY
+}
+check "metrics over HTTP equal the kernel's counters" scrape "$vmhostctl" "$tmp/vmhostd.sock"
+cat "$tmp/out"
+
+# A reload by SIGHUP lets ICMP in, in place: new programs, the same counters.
+before=$(ctl vm vm1 -j)
+config yes > "$tmp/host.toml"
+kill -HUP "$pid"
+for _ in $(seq 50); do grep -q "reload applied" "$tmp/log" && break; sleep 0.1; done
+check "SIGHUP: the new policy in place" grep -q "vm vm1: new policy enforced in place" "$tmp/log"
+check "outside pings vm1 now" ip netns exec vsext ping -c 2 -i 0.2 -W 1 10.7.0.1
+after=$(ctl vm vm1 -j)
+check "reload: new programs, the same verdict counters and flow table" $py -c '
+import json, sys
+b, a = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert b["programs"] != a["programs"], "programs"
+assert b["maps"]["verdicts"] == a["maps"]["verdicts"] and b["maps"]["vm_ct"] == a["maps"]["vm_ct"], "maps"
+' "$before" "$after"
+
+# A bad file: refused with its line, the datapath untouched.
+printf 'bogus = 1\n' >> "$tmp/host.toml"
+expect "vmhostctl reload: a bad file is refused with file:line" 1 "host.toml:[0-9]+: .*bogus: unknown key" ctl reload
+check "after a failed reload: the same programs" $py -c '
+import json, sys; assert json.loads(sys.argv[1])["programs"] == json.loads(sys.argv[2])["programs"]' "$after" "$(ctl vm vm1 -j)"
+check "after a failed reload: traffic still flows" ip netns exec vsext ping -c 1 -W 1 10.7.0.1
+expect "status counts the failed reload" 0 "reloads 2 \(1 failed\)" ctl status
+
+# The libvirt qemu hook, run as libvirtd runs it: arguments, XML on stdin.
+domain_xml() {  # MAC TAP
+  cat <<XML
+<domain type='qemu'><name>vm1</name><devices>
+  <interface type='ethernet'><mac address='$1'/><target dev='$2' managed='yes'/><model type='virtio'/></interface>
+</devices></domain>
+XML
+}
+hook() { VMHOSTCTL=$vmhostctl VMHOSTD_SOCKET=$tmp/vmhostd.sock VMHOSTD_HOOK_TIMEOUT=1 "$hook" "$@"; }
+expect "hook, start begin: the VM's policy is enforced on its tap" 0 "vm1: enforced on vstap1" \
+  hook vm1 start begin - < <(domain_xml 52:54:00:aa:00:01 vstap1)
+expect "hook, start begin: an unknown MAC is left alone" 0 "not in vmhostd's configuration; left alone" \
+  hook other start begin - < <(domain_xml 52:54:00:bb:00:09 vnet9)
+expect "hook, start begin: enforced elsewhere refuses the start" 1 "not enforced after 1.0 s: it is on tap vstap1, not vnet3" \
+  hook vm1 start begin - < <(domain_xml 52:54:00:aa:00:01 vnet3)
+expect "hook: other operations pass" 0 "" hook vm1 prepare begin - < <(domain_xml 52:54:00:aa:00:01 vstap1)
+expect "hook: XML that does not parse refuses" 1 "does not parse" hook vm1 start begin - <<<"<domain"
+
+# Errors an operator meets.
+expect "vm: an unknown name" 1 "no VM named 'nope'" ctl vm nope
+expect "a socket nobody serves" 1 "vmhostd is not running" "$vmhostctl" --socket "$tmp/none.sock" status
+config yes > "$tmp/good.toml"
+expect "a second vmhostd is refused" 1 "another XDP program is attached|another vmhostd" \
+  "$vmhostd" run "$tmp/good.toml" --socket "$tmp/vmhostd.sock"
+# Another uplink, the same socket: refused, and the demux it had attached
+# to its uplink comes off again.
+ip link add vsup2 type veth peer name vsup2p; ip link set vsup2 up; ip link set vsup2p up
+ethtool -K vsup2p gro on >/dev/null
+sed 's/"vsup"/"vsup2"/; s/19478/19479/' "$tmp/good.toml" > "$tmp/other.toml"
+expect "a second vmhostd on the same socket is refused" 1 "another vmhostd answers there" \
+  "$vmhostd" run "$tmp/other.toml" --socket "$tmp/vmhostd.sock"
+check "... and leaves nothing on its uplink" bash -c '! ip -d link show vsup2 | grep -q prog/xdp'
+ip link del vsup2
+check "the first still serves, still enforcing" bash -c "$vmhostctl --socket $tmp/vmhostd.sock status | grep -qE 'vm1 +1 vstap1 +yes'"
+
+# The tap goes (libvirt destroys it): release end confirms vmhostd let go.
+ip link del vstap1
+expect "hook, release end: vmhostd has forgotten the tap" 0 "vm1: no tap, nothing enforced" \
+  hook vm1 release end - < <(domain_xml 52:54:00:aa:00:01 vstap1)
+grep -q "vm vm1: tap vstap1 gone" "$tmp/log" && ok "log: the tap gone" || fail "log: $(tail -3 "$tmp/log")"
+
+# SIGTERM: everything off, the socket gone.
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
+[ "$rc" = 0 ] && ok "SIGTERM: exit 0" || fail "SIGTERM: exit $rc"
+check "nothing left on the uplink" bash -c '! ip -d link show vsup | grep -q "prog/xdp"'
+[ ! -e "$tmp/vmhostd.sock" ] && ok "the socket is gone" || fail "the socket is left"
+# What systemd heard, in order: ready, reloading and ready again, stopping.
+check "sd_notify: READY with a status, RELOADING, READY, STOPPING" $py -c '
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+want = ["READY=1 STATUS=1 of 1 VMs enforced", "RELOADING=1", "READY=1", "STOPPING=1"]
+at = 0
+for l in lines:
+    if at < len(want) and l.startswith(want[at]):
+        at += 1
+assert at == len(want), lines
+' "$tmp/notify.log"
+exit $((fails > 0))

@@ -1,0 +1,30 @@
+// vmhostd as a service: the daemon (Daemon) with what runs around it: the
+// configuration file and its reloads (SIGHUP, vmhostctl reload), the
+// control socket, the Prometheus endpoint, and systemd's notification
+// protocol (READY, RELOADING, STOPPING, STATUS; a no-op outside systemd).
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace vmhost {
+
+struct ServiceOptions {
+    std::string config_path;
+    std::string control_path = "/run/vmhostd/vmhostd.sock";
+};
+
+class Service {
+public:
+    using Log = std::function<void(const std::string&)>;
+    Service(ServiceOptions opts, Log log);
+    // Runs until SIGTERM or SIGINT. Throws ConfigError or dme::Error if it
+    // cannot start (bad file, uplink, socket or metrics address).
+    void run();
+
+private:
+    ServiceOptions opts_;
+    Log log_;
+};
+
+}  // namespace vmhost
