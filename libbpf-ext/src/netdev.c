@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/genetlink.h>
@@ -35,11 +36,15 @@ int ext_device_name(__u32 ifindex, char name[IF_NAMESIZE])
 	if (!ifindex)
 		return ext_fail(EINVAL, "ifindex 0 is not a device: to empty a slot, "
 				"delete it");
-	if (!if_indextoname(ifindex, name))
-		return ext_fail(ENODEV, "no device with ifindex %u in this network "
+	if (if_indextoname(ifindex, name))
+		return 0;
+	/* ENXIO: no such device; anything else is why the kernel was not asked. */
+	if (errno != ENXIO && errno != ENODEV)
+		return ext_fail(errno, "looking up the name of ifindex %u failed: %s",
+				ifindex, strerror(errno));
+	return ext_fail(ENODEV, "no device with ifindex %u in this network "
 				"namespace: check 'ip link' (the device may have been "
 				"deleted, or lives in another namespace)", ifindex);
-	return 0;
 }
 
 struct xdp_features_reply {

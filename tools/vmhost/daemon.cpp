@@ -62,27 +62,48 @@ Daemon::Entry* Daemon::match(const LinkEvent& e)
     return nullptr;
 }
 
+namespace {
+// The tap as netlink announced it. By index first; by name when the index
+// lookup misses, provided the name still has that index: while hundreds of
+// taps register at once, SIOCGIFNAME has answered "no such device" for a tap
+// that SIOCGIFINDEX finds under the same index (docs/NOTES.md).
+dme::Interface tap_interface(uint32_t ifindex, const std::string& name)
+{
+    try {
+        return dme::Interface::index(ifindex);
+    } catch (const dme::Error& e) {
+        if (e.code() != ENODEV || name.empty())
+            throw;
+        dme::Interface by_name = dme::Interface::named(name);
+        if (by_name.ifindex() != ifindex)
+            throw;
+        return by_name;
+    }
+}
+}  // namespace
+
 void Daemon::enforce(Entry& v, uint32_t ifindex, const std::string& tap, const Mac& tap_mac)
 {
     VmStatus& s = v.status;
     s.ifindex = ifindex;
     s.tap = tap;
     auto t0 = std::chrono::steady_clock::now();
+    VmPolicy p = v.cfg.policy;
+    p.host_mac = tap_mac;
     try {
-        VmPolicy p = v.cfg.policy;
-        p.host_mac = tap_mac;
-        host_->add_vm(s.port, dme::Interface::index(ifindex), p);
-        s.enforced = true;
-        s.error.clear();
-        s.time_to_policy = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-        char ms[32];
-        std::snprintf(ms, sizeof(ms), "%.2f ms", s.time_to_policy.count() / 1000.0);
-        log_("vm " + s.name + ": tap " + tap + " (ifindex " + std::to_string(ifindex) + ") seen; policy enforced in " +
-             ms);
+        host_->add_vm(s.port, tap_interface(ifindex, tap), p);
     } catch (const dme::Error& err) {
         s.error = err.what();
         log_("vm " + s.name + ": tap " + tap + " seen; enforcing its policy failed: " + s.error);
+        return;
     }
+    s.enforced = true;
+    s.error.clear();
+    s.enforced_at = std::chrono::steady_clock::now();
+    s.time_to_policy = std::chrono::duration_cast<std::chrono::microseconds>(s.enforced_at - t0);
+    char ms[32];
+    std::snprintf(ms, sizeof(ms), "%.2f ms", s.time_to_policy.count() / 1000.0);
+    log_("vm " + s.name + ": tap " + tap + " (ifindex " + std::to_string(ifindex) + ") seen; policy enforced in " + ms);
 }
 
 void Daemon::unenforce(Entry& v, const std::string& why)

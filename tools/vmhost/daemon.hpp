@@ -64,6 +64,7 @@ public:
         bool enforced = false;                 // guard, slot firewall and tc twin attached
         std::string error;                     // why not, when its tap is there but it is not enforced
         std::chrono::microseconds time_to_policy{0};  // from seeing the tap to enforcing
+        std::chrono::steady_clock::time_point enforced_at{};  // when it was
     };
     std::vector<VmStatus> status() const;
     const HostConfig& config() const noexcept { return cfg_; }

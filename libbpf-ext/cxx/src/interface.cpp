@@ -4,6 +4,7 @@
 #include <net/if.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "devmap_egress/error.hpp"
 
@@ -25,9 +26,16 @@ Interface Interface::named(const std::string& name)
 Interface Interface::index(uint32_t ifindex)
 {
     char name[IF_NAMESIZE];
-    if (!ifindex || !if_indextoname(ifindex, name))
+    if (!ifindex)
+        fail(ENODEV, "ifindex 0 is no device");
+    if (!if_indextoname(ifindex, name)) {
+        // ENXIO: no such device; anything else is why the kernel was not asked.
+        if (errno != ENXIO && errno != ENODEV)
+            fail(errno, "looking up the name of ifindex " + std::to_string(ifindex) + " failed: " +
+                            std::strerror(errno));
         fail(ENODEV, "no device with ifindex " + std::to_string(ifindex) +
                          " in this network namespace: check 'ip link'");
+    }
     return Interface(ifindex, name);
 }
 
