@@ -26,11 +26,18 @@ DIR=${1:-$KBUILD_DIR/arm64-guest}
 
 # package  path in the package  host path it covers in the guest
 # (Debian 12: /bin is /usr/bin, /sbin is /usr/sbin; /bin/sh -> dash)
-# Busybox's applets of these names are left out of DIR/bin (dash: sh stays).
+# Busybox's applets of these names are left out of DIR/bin. /bin/sh must be
+# dash, not busybox: busybox's sh runs its own applets before PATH (Debian
+# builds it with FEATURE_PREFER_APPLETS), so system("ip netns add ...") in
+# test_progs or the reproducer got busybox's cut-down ip instead of
+# iproute2's. python3 (/usr/bin/python3 -> python3.11) runs the sockets
+# tests' servers and scapy; its standard library's :arm64 half comes from
+# scripts/deps.sh.
 BINDS="
 busybox-static bin/busybox          /usr/bin/busybox
-busybox-static bin/busybox          /usr/bin/dash
+dash           bin/dash             /usr/bin/dash
 bash           bin/bash             /usr/bin/bash
+python3.11-minimal usr/bin/python3.11 /usr/bin/python3.11
 iproute2       bin/ip               /usr/bin/ip
 iproute2       sbin/tc              /usr/sbin/tc
 iputils-ping   bin/ping             /usr/bin/ping
@@ -72,7 +79,8 @@ done
 cp "$DIR.new/pkg/bin/busybox" "$DIR.new/bin/busybox"
 # Busybox's applets, but for the programs bound over the host's (its ip,
 # ping, ... are smaller: the real ones must win in PATH).
-bound=" $(awk '{ n = split($2, p, "/"); printf "%s ", p[n] }' "$DIR.new/binds")"
+# sh too: a script or test that runs "sh" through PATH gets /usr/bin/sh, dash.
+bound=" sh $(awk '{ n = split($2, p, "/"); printf "%s ", p[n] }' "$DIR.new/binds")"
 for a in $(qemu-aarch64-static "$DIR.new/bin/busybox" --list); do
 	case "$bound" in *" $a "*) continue;; esac
 	[ "$a" = busybox ] || ln -s busybox "$DIR.new/bin/$a"

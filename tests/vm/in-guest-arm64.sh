@@ -67,9 +67,12 @@ jit_check() {
 		map name cpu_map pinned $d/cpu_map pinmaps $d/maps || return 1
 	bpftool prog loadall "$build/bpf/egress_count.bpf.o" $d/egress pinmaps $d/egress_maps || return 1
 	ip link add jit0 type veth peer name jit1 && ip link set jit0 up && ip link set jit1 up || return 1
+	# RX program first: a veth transmits XDP frames (ndo_xdp_xmit) only
+	# while its peer runs an XDP program, and devmapctl refuses a slot on a
+	# device that cannot take them.
+	bpftool net attach xdpdrv pinned $d/progs/rx_steer dev jit0 || rc=1
 	"$build/tools/devmapctl" cpumap set $d/cpu_map 1 qsize 256 prog pinned $d/progs/cpu_policy || rc=1
 	"$build/tools/devmapctl" slot set $d/maps/tx_ports 0 dev jit1 prog pinned $d/egress/egress_count || rc=1
-	bpftool net attach xdpdrv pinned $d/progs/rx_steer dev jit0 || rc=1
 	"$build/tools/devmapctl" cpumap list $d/cpu_map
 	"$build/tools/devmapctl" slot list $d/maps/tx_ports
 	printf '   %-16s %8s %10s %11s\n' program id xlated jited
