@@ -14,6 +14,10 @@
 # devmapctl, the BPF objects and the man pages (PREFIX, DESTDIR);
 # 'make deb' builds the Debian packages into $(BUILD)/deb/, 'make deb-test'
 # installs them into a temporary root and runs devmapctl from there.
+# 'make vmtest-arm64' builds the stock and patched kernels for arm64 and runs
+# the tests, the reproducer, the selftests and the cpumap demo inside both,
+# under qemu-system-aarch64 (virt, Cortex-A53 x2); 'make bench-vm-arm64'
+# counts the datapath's guest instructions there (docs/espressobin.md).
 
 ARCH      ?=
 ifneq ($(SANITIZE),)
@@ -35,7 +39,7 @@ CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
               -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache) $(CROSS_FLAGS) $(SAN_FLAGS)
 
 .PHONY: all deps build install deb deb-test test test-unit test-kernel fuzz fuzz-model bench bench-vm bench-vm-steps profile demo demo-cpumap smoke-arm64 kernel \
-	vmtest clean
+	vmtest vmtest-arm64 kernel-arm64 bench-vm-arm64 clean
 
 ifeq ($(ARCH),arm64)
 all: build smoke-arm64
@@ -150,6 +154,25 @@ vmtest: build kernel
 	kernel-patches/vmtest.sh -t 1200 -- tests/vm/in-guest.sh $(CURDIR)/$(BUILD) $(KBUILD_DIR)
 	$(if $(KDEBUG),,$(MAKE) -C kernel-patches repro)
 
+# The same on arm64, the espressobin's ISA: both kernels cross-built from the
+# one unpacked source (kernel-patches/build.sh, KARCH=arm64), the userspace
+# cross-built (make ARCH=arm64, into build-arm64/), the reproducer and the
+# cut-down test_progs cross-built, then both kernels booted under
+# qemu-system-aarch64 -M virt -cpu cortex-a53 -smp 2 (TCG) running
+# tests/vm/in-guest-arm64.sh (what it checks: there). Not in .ci/run: see
+# README for how long it takes.
+ARM64_BUILD = $(CURDIR)/build-arm64
+kernel-arm64:
+	KARCH=arm64 kernel-patches/build.sh patched
+	KARCH=arm64 kernel-patches/build.sh stock
+
+vmtest-arm64: kernel-arm64
+	@test -z "$(ARCH)" || { echo "make vmtest-arm64 picks its architectures itself: drop ARCH=$(ARCH)"; exit 1; }
+	$(MAKE) ARCH=arm64 build
+	$(MAKE) -C kernel-patches/tests deps arm64 ARM64_OUT=$(KBUILD_DIR)/tests-arm64
+	KARCH=arm64 kernel-patches/selftest.sh
+	tests/vm/vmtest-arm64.sh $(ARM64_BUILD) $(KBUILD_DIR)
+
 # The espressobin pipeline on this machine: RX pinned to CPU 0, the policy in a
 # cpumap slot on CPU 1, transmit to a device in another namespace; per-CPU
 # counts and split-vs-single throughput, cheap and heavy policy (root).
@@ -185,6 +208,17 @@ bench-vm: build
 	@mkdir -p $(RESULTS)
 	bench/vm.sh -c patched $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm \
 	  stock=$(KBUILD_DIR)/out-stock/$(KIMAGE) patched=$(KBUILD_DIR)/out-patched/$(KIMAGE)
+
+# bench-vm on arm64: the same cases and guest (-icount shift=0, one CPU), the
+# arm64 devmap-bench in the arm64 stock and patched guests (KARCH=arm64), and
+# the cpumap redirect-again path per frame (bench/vm.sh -a).
+AIMAGE = arch/arm64/boot/Image
+bench-vm-arm64: kernel-arm64
+	@test -z "$(ARCH)" || { echo "make bench-vm-arm64 picks its architectures itself: drop ARCH=$(ARCH)"; exit 1; }
+	$(MAKE) ARCH=arm64 build
+	@mkdir -p $(RESULTS)
+	KARCH=arm64 GUEST_BUILD=$(ARM64_BUILD) bench/vm.sh -a $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm-arm64 \
+	  stock=$(KBUILD_DIR)/out-arm64-stock/$(AIMAGE) patched=$(KBUILD_DIR)/out-arm64-patched/$(AIMAGE)
 
 bench-vm-steps: build
 	$(MAKE) -C kernel-patches kernel kernel-stock

@@ -64,6 +64,12 @@ struct Config {
     // calibration target and the emulated driver receive cost (ns/frame).
     uint32_t cpumap_frames = 500'000;
     uint32_t heavy_ns = 250, rx_ns = 300;
+    // The cpumap slot on the RX CPU itself, no SCHED_FIFO (the kthread must
+    // get the CPU between batches), a queue that holds a run's bursts: the
+    // instruction-counting guest has one CPU, where the split's figure is the
+    // whole redirect-again path per frame (make bench-vm-arm64).
+    bool cpumap_one_cpu = false;
+    uint32_t cpumap_qsize = 0;  // 0: the rig's default
     std::vector<int> usable_cpus;  // online CPUs this process may run on (at start)
     std::string out, md, commit;
 

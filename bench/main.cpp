@@ -84,6 +84,10 @@ int main(int argc, char** argv)
         ->capture_default_str();
     app.add_option("--rx-ns", cfg.rx_ns, "cpumap: emulated driver RX work on the RX CPU, ns/frame (0: leave out)")
         ->capture_default_str();
+    app.add_flag("--cpumap-one-cpu", cfg.cpumap_one_cpu,
+                 "cpumap: the slot on the RX CPU, no SCHED_FIFO (one-CPU guest: the split's figure is the whole "
+                 "redirect-again path per frame)");
+    app.add_option("--cpumap-qsize", cfg.cpumap_qsize, "cpumap: the slot's queue size (default: the rig's)");
     app.add_option("--cpu", cfg.cpu, "CPU to pin to (default: the last online CPU it may use)");
     app.add_option("--out", cfg.out, "write the JSON results here");
     app.add_option("--md", cfg.md, "write the Markdown table here (default: --out with .md)");

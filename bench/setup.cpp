@@ -82,7 +82,7 @@ void Bench::setup()
 void Bench::setup_cpumap()
 {
     const auto& cpus = cfg_.usable_cpus;
-    if (cpus.size() < 2) {
+    if (cpus.size() < 2 && !cfg_.cpumap_one_cpu) {
         std::string list;
         for (int c : cpus)
             list += (list.empty() ? "" : ",") + std::to_string(c);
@@ -92,7 +92,11 @@ void Bench::setup_cpumap()
     }
     cpumap_demo::RigOptions o;
     o.rx_cpu = cpus[0];
-    o.work_cpu = cpus[1];
+    o.work_cpu = cfg_.cpumap_one_cpu ? cpus[0] : cpus[1];
+    if (cfg_.cpumap_one_cpu)
+        o.rt = false;
+    if (cfg_.cpumap_qsize)
+        o.qsize = cfg_.cpumap_qsize;
     auto t0 = Clock::now();
     rig_ = std::make_unique<cpumap_demo::Rig>(o);
     cal_ = cpumap_demo::calibrate(*rig_, cfg_.heavy_ns, -1, std::max(20'000u, cfg_.cpumap_frames / 10));

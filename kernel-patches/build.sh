@@ -16,8 +16,12 @@
 #               each patch changes (make bench-vm-steps)
 #   FORCE=1     run make even when the build stamp says nothing changed
 #   CONFIG_ONLY=1  stop after unpacking and configuring
+#   KARCH       x86_64 (default) or arm64: the arm64 guest (QEMU virt,
+#               Cortex-A53) cross-built with gcc-aarch64-linux-gnu from the
+#               same unpacked source, into out-arm64-<flavour>; adds
+#               config-arm64.fragment to config.fragment less its x86 lines
 #
-# Prints the path of the bzImage on the last line of stdout.
+# Prints the path of the bzImage (arm64: Image) on the last line of stdout.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,14 +34,16 @@ FORCE=${FORCE:-0}
 TARBALL=/usr/src/linux-source-6.12.tar.xz
 TOPDIR=linux-source-6.12
 
+KARCH=${KARCH:-x86_64}
 case $FLAVOUR in patched|stock) ;; *) echo "build.sh: flavour must be patched or stock" >&2; exit 2;; esac
+case $KARCH in x86_64|arm64) ;; *) echo "build.sh: KARCH must be x86_64 or arm64" >&2; exit 2;; esac
 
 log() { printf '==> %s\n' "$*" >&2; }
 
 # --- dependencies (idempotent) -----------------------------------------
 need=()
 for p in linux-source-6.12 bc bison flex libelf-dev libssl-dev dwarves cpio ccache \
-	 gcc make patch xz-utils python3; do
+	 gcc make patch xz-utils python3 $([ "$KARCH" = arm64 ] && echo gcc-aarch64-linux-gnu); do
 	dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -69,6 +75,15 @@ if [ "$FLAVOUR" = patched ]; then
 fi
 fragments=("$HERE/config.fragment")
 suffix=$FLAVOUR
+if [ "$KARCH" = arm64 ]; then
+	# The x86 fragment's options, less the ones that only x86 has or needs
+	# (ACPI: QEMU's virt machine describes itself with a device tree; the
+	# console is a PL011 there), then the arm64 platform.
+	mkdir -p "$KBUILD_DIR"
+	grep -vE '^CONFIG_(ACPI|SERIAL_8250|SERIAL_8250_CONSOLE|EARLY_PRINTK)=' "$HERE/config.fragment" \
+		> "$KBUILD_DIR/config-common-arm64.fragment"
+	fragments=("$KBUILD_DIR/config-common-arm64.fragment" "$HERE/config-arm64.fragment")
+fi
 if [ -n "${UPTO:-}" ]; then
 	[ "$FLAVOUR" = patched ] || { echo "build.sh: UPTO needs the patched flavour" >&2; exit 2; }
 	suffix=$FLAVOUR-$UPTO
@@ -80,6 +95,9 @@ fi
 
 SRC=$KBUILD_DIR/src-$FLAVOUR${UPTO:+-$UPTO}
 OUT=$KBUILD_DIR/out-$suffix
+# One unpacked (and patched) source serves both architectures: only the build
+# trees are per architecture.
+[ "$KARCH" = arm64 ] && OUT=$KBUILD_DIR/out-arm64-$suffix
 mkdir -p "$KBUILD_DIR" "$OUT"
 
 # The code of each patch, from its first diff on: editing a commit message
@@ -141,7 +159,32 @@ check_config() {
 	return 0
 }
 
-MAKE=(make -C "$SRC" O="$OUT" ARCH=x86_64 CC="ccache gcc" HOSTCC=gcc -j"$JOBS")
+# The arm64 stock kernel is built where the patched one is: in a mount
+# namespace of its own, its source and build tree are bound over the patched
+# ones' paths, so compiler command lines and working directories are the
+# same and ccache serves every object whose sources the series does not touch
+# (those that do not include linux/bpf.h: about half of them). Kbuild's
+# dependency files in out-arm64-stock name the patched paths; they are only
+# ever read through the same view. (The x86 flavours build at their own paths.)
+VIEW=()
+VSRC=$SRC VOUT=$OUT
+if [ "$KARCH" = arm64 ] && [ "$FLAVOUR" = stock ] && [ -z "${UPTO:-}" ] && [ "$KDEBUG" != 1 ]; then
+	VSRC=$KBUILD_DIR/src-patched VOUT=$KBUILD_DIR/out-arm64-patched
+	mkdir -p "$VSRC" "$VOUT"
+	VIEW=(unshare -m --propagation private bash -c
+	      'mount --bind "$1" "$2" && mount --bind "$3" "$4" && shift 4 && exec "$@"'
+	      view "$SRC" "$VSRC" "$OUT" "$VOUT")
+fi
+if [ "$KARCH" = arm64 ]; then
+	MAKE=("${VIEW[@]}" make -C "$VSRC" O="$VOUT" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
+	      CC="ccache aarch64-linux-gnu-gcc" HOSTCC=gcc -j"$JOBS")
+	IMAGE_TARGET=Image
+	BZ=$OUT/arch/arm64/boot/Image
+else
+	MAKE=(make -C "$SRC" O="$OUT" ARCH=x86_64 CC="ccache gcc" HOSTCC=gcc -j"$JOBS")
+	IMAGE_TARGET=bzImage
+	BZ=$OUT/arch/x86/boot/bzImage
+fi
 if [ "$(cat "$OUT/.stamp-cfg" 2>/dev/null)" != "$cfg_hash" ] || [ ! -f "$OUT/.config" ]; then
 	t0=$(date +%s)
 	log "configuring $OUT (tinyconfig + ${fragments[*]##*/})"
@@ -160,13 +203,12 @@ if [ "${CONFIG_ONLY:-0}" = 1 ]; then
 fi
 
 # --- build --------------------------------------------------------------
-BZ=$OUT/arch/x86/boot/bzImage
 if [ "$FORCE" = 1 ] || [ ! -f "$BZ" ] || [ "$(cat "$OUT/.stamp-build" 2>/dev/null)" != "$cfg_hash" ]; then
 	t0=$(date +%s)
-	log "building bzImage in $OUT with -j$JOBS (log: $OUT/build.log)"
+	log "building $IMAGE_TARGET ($KARCH) in $OUT with -j$JOBS (log: $OUT/build.log)"
 	rm -f "$OUT/.stamp-build"
 	set +e
-	"${MAKE[@]}" bzImage 2>&1 | tee "$OUT/build.log" |
+	"${MAKE[@]}" "$IMAGE_TARGET" 2>&1 | tee "$OUT/build.log" |
 		grep --line-buffered -E '^  (CC|LD|AR|BTF|BTFIDS|OBJCOPY)|Kernel:|[Ee]rror|warning:' >&2
 	rc=${PIPESTATUS[0]}
 	set -e

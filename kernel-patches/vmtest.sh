@@ -27,6 +27,13 @@
 #   split on blanks, e.g. "-gdb tcp:127.0.0.1:1234 -S" to debug the guest; not
 #   given to the KVM probe of ACCEL=auto), APPEND_EXTRA (more kernel command
 #   line, e.g. "nokaslr").
+#   KARCH=arm64: the arm64 kernel (build.sh with KARCH=arm64) under
+#   qemu-system-aarch64 -M virt -cpu cortex-a53 (CPU=...), the espressobin's
+#   two cores; TCG_THREAD defaults to multi there. The host's root is still
+#   the guest's root: the guest runs the cross-built arm64 binaries with their
+#   :arm64 libraries, and arm64 sh, bash, ip, ping, ethtool, dnsmasq and
+#   busybox from tests/vm/arm64-guest.sh are bound over the host's amd64 ones
+#   (busybox's applets first in PATH).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +48,8 @@ VERBOSE=0
 ACCEL=${ACCEL:-tcg}
 SMP=${SMP:-2}
 MEM=${MEM:-2G}
+KARCH=${KARCH:-x86_64}
+case $KARCH in x86_64|arm64) ;; *) echo "vmtest.sh: KARCH must be x86_64 or arm64" >&2; exit 2;; esac
 
 usage() { sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 while getopts "k:f:t:l:o:vh" o; do
@@ -56,11 +65,12 @@ if [ -z "$KERNEL" ]; then
 	suffix=$FLAVOUR
 	[ "${KDEBUG:-0}" = 1 ] && suffix=$FLAVOUR-debug
 	KERNEL=$KBUILD_DIR/out-$suffix/arch/x86/boot/bzImage
+	[ "$KARCH" = arm64 ] && KERNEL=$KBUILD_DIR/out-arm64-$suffix/arch/arm64/boot/Image
 fi
 [ -f "$KERNEL" ] || { echo "vmtest.sh: no kernel at $KERNEL (run build.sh $FLAVOUR first)" >&2; exit 2; }
 
 need=()
-for p in qemu-system-x86 iproute2; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in iproute2 $([ "$KARCH" = arm64 ] && echo qemu-system-arm || echo qemu-system-x86); do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
 fi
@@ -85,9 +95,20 @@ pwd > "$SCRATCH/cwd"
 
 # The init runs from the read-only 9p root: this file is read through its
 # host path, before /tmp is covered by the guest's tmpfs.
-cat > "$WORK/init" <<'INIT'
-#!/bin/sh
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+GUEST_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+if [ "$KARCH" = arm64 ]; then
+	GUEST=$(KBUILD_DIR=$KBUILD_DIR "$REPO/tests/vm/arm64-guest.sh" | tail -1)
+	# arm64 busybox runs the init; its applets come first in PATH, and the
+	# arm64 programs are bound over the host's amd64 ones before anything else.
+	{ echo "#!$GUEST/bin/busybox sh"
+	  echo "export PATH=$GUEST/bin:$GUEST_PATH"
+	  while read -r src dst; do echo "mount --bind $src $dst"; done < "$GUEST/binds"
+	} > "$WORK/init"
+else
+	{ echo "#!/bin/sh"; echo "export PATH=$GUEST_PATH"; } > "$WORK/init"
+fi
+cat >> "$WORK/init" <<'INIT'
+export HOME=/root TERM=dumb
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
@@ -135,17 +156,21 @@ sync
 echo b > /proc/sysrq-trigger
 INIT
 chmod 755 "$WORK/init"
+console=ttyS0
+[ "$KARCH" = arm64 ] && console=ttyAMA0
 
 quiet=quiet
 [ "$VERBOSE" = 1 ] && quiet=
 append="root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro"
-append+=" init=$WORK/init console=ttyS0 panic=-1 oops=panic sysrq_always_enabled $quiet"
+append+=" init=$WORK/init console=$console panic=-1 oops=panic sysrq_always_enabled $quiet"
 [ -n "${APPEND_EXTRA:-}" ] && append+=" $APPEND_EXTRA"
 
 qemu() { # $1: accel args, $2: console log, $3: extra args; run in a subshell (&): exec keeps one pid
 	local accel=$1 log=$2 extra=${3:-}
 	# shellcheck disable=SC2086
-	exec qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
+	local bin=qemu-system-x86_64 machine=
+	[ "$KARCH" = arm64 ] && bin=qemu-system-aarch64 machine="-M virt"
+	exec $bin $machine -nodefaults -no-reboot -display none -monitor none \
 		$accel -smp "$SMP" -m "$MEM" \
 		-kernel "$KERNEL" -append "$append" \
 		-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
@@ -180,6 +205,14 @@ run_qemu() { # $1: accel args, $2: console log, $3: timeout, $4: extra qemu args
 # text_poke_bp() had already patched away (the BPF dispatcher, under XDP
 # attach churn), and the guest oopsed in bpf_dispatcher_xdp_func.
 TCG="-accel tcg,thread=${TCG_THREAD:-single} -cpu max"
+# arm64: the board's core; multi-threaded TCG (arm64 patches kernel text
+# without the x86 int3 dance above). -icount needs one TCG thread.
+if [ "$KARCH" = arm64 ]; then
+	thread=${TCG_THREAD:-multi}
+	[ "${ICOUNT:-0}" = 1 ] && thread=single
+	TCG="-accel tcg,thread=$thread -cpu ${CPU:-cortex-a53}"
+	[ "$ACCEL" = tcg ] || { echo "vmtest.sh: KARCH=arm64 runs under TCG only" >&2; exit 2; }
+fi
 [ "${ICOUNT:-0}" = 1 ] && TCG+=" -icount shift=0,sleep=off"
 KVM="-enable-kvm -cpu host"
 if [ "${ICOUNT:-0}" = 1 ] && [ "$ACCEL" != tcg ]; then

@@ -36,6 +36,17 @@ if [ "$arch" = arm64 ]; then
     libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64
     libnl-3-dev:arm64 libnl-route-3-dev:arm64 libnl-genl-3-dev:arm64
     libfmt-dev:arm64 libcap-dev:arm64 libcpp-httplib-dev:arm64 libsystemd-dev:arm64
+    # make vmtest-arm64 / bench-vm-arm64: the arm64 guest (QEMU virt,
+    # Cortex-A53), and the :arm64 libraries of the Debian arm64 programs
+    # tests/vm/arm64-guest.sh unpacks for it (dash, bash, iproute2,
+    # iputils-ping, ethtool, dnsmasq-base, python3.11-minimal); python3's
+    # standard library is Multi-Arch: same, so its :arm64 extension modules
+    # sit next to the amd64 ones (the tests' servers and scapy run on it)
+    qemu-system-arm libtinfo6:arm64 libbsd0:arm64 libdb5.3:arm64 libmnl0:arm64
+    libselinux1:arm64 libtirpc3:arm64 libxtables12:arm64 libidn2-0:arm64
+    libdbus-1-3:arm64 libgmp10:arm64 libhogweed6:arm64 libnettle8:arm64
+    libnetfilter-conntrack3:arm64 libnftables1:arm64
+    libpython3.11-minimal:arm64 libpython3.11-stdlib:arm64 libexpat1:arm64
   )
 fi
 [ "$#" -gt 0 ] && packages+=("$@")

@@ -144,7 +144,9 @@ struct SocketsHost {
         std::vector<std::string> argv = {"/usr/bin/python3", dir.file("server.py")};
         argv.insert(argv.end(), specs.begin(), specs.end());
         servers.push_back(std::make_unique<Process>(ns, argv, dir.file(name + ".log")));
-        if (!eventually([&] { return dir.read(name + ".log").find("ready") != std::string::npos; }, 5000ms))
+        // python3's start: well under a second here, but in the arm64 TCG
+        // guest (make vmtest-arm64) it once took more than 5 s.
+        if (!eventually([&] { return dir.read(name + ".log").find("ready") != std::string::npos; }, 30000ms))
             throw std::runtime_error(name + "'s servers did not start: " + dir.read(name + ".log"));
     }
 
