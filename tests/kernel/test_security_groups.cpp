@@ -182,7 +182,7 @@ TEST_CASE("security groups: the default rules let a VM's flows out and their rep
     CHECK(ct.entries == 4);
 }
 
-TEST_CASE("security groups: TCP states; RST and FIN end a flow, an ACK of no flow is invalid", "[vmhost][secgroups]")
+TEST_CASE("security groups: TCP states, RST and FIN end a flow, an ACK of no flow is invalid", "[vmhost][secgroups]")
 {
     auto p = policy(vmhost::default_rules());
     p.rules.push_back(ingress(4, IPPROTO_TCP, 22));

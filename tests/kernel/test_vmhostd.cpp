@@ -155,7 +155,7 @@ uint64_t drops(const vmhost::ReasonCounts& c)
 }
 }  // namespace
 
-TEST_CASE("vmhostd: a reload changes a VM's policy in place under traffic; its flows and counters stay",
+TEST_CASE("vmhostd: a reload changes a VM's policy in place under traffic, keeping its flows and counters",
           "[vmhost][vmhostd]")
 {
     Target uplink("vdnic"), tap("vdtapr");

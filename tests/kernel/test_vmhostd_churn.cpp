@@ -82,7 +82,7 @@ double percentile(std::vector<double> v, double p)
 }
 }  // namespace
 
-TEST_CASE("vmhostd: a thousand taps come and go under traffic; time to policy; nothing left behind",
+TEST_CASE("vmhostd: a thousand taps come and go under traffic, with time to policy and nothing left behind",
           "[vmhost][vmhostd][scale]")
 {
     const int n = tap_count(), paced = 50;
