@@ -110,4 +110,13 @@ bool prog_exists(uint32_t id)
     return true;
 }
 
+bool map_exists(uint32_t id)
+{
+    int fd = bpf_map_get_fd_by_id(id);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 }  // namespace netlab

@@ -57,6 +57,8 @@ bool eventually(const std::function<bool()>& done,
 
 // Does a program with this id still exist in the kernel?
 bool prog_exists(uint32_t id);
+// And a map with this id?
+bool map_exists(uint32_t id);
 
 // Keep the calling thread (and so the live-frame test run) on one CPU.
 class PinnedToCpu {

@@ -32,15 +32,6 @@ Frame frame_to(uint32_t i)
     uint32_t vm_ip = ipv4(10, 9, uint8_t(i >> 8), uint8_t(i));
     return udp4_frame(ipv4(198, 51, 100, 7), vm_ip, 4000, 8080, 18, dst);
 }
-
-bool map_exists(uint32_t id)
-{
-    int fd = bpf_map_get_fd_by_id(id);
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
-}
 }  // namespace
 
 TEST_CASE("1000 VM taps: attach, forward, delete half under traffic", "[vmhost][scale]")

@@ -57,15 +57,6 @@ std::string config(int n)
     return c;
 }
 
-bool map_exists(uint32_t id)
-{
-    int fd = bpf_map_get_fd_by_id(id);
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
-}
-
 uint32_t entries(int map_fd, size_t key_size)
 {
     std::vector<uint8_t> key(key_size), next(key_size);
