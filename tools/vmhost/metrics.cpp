@@ -2,6 +2,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include <devmap_egress/error.hpp>
 
@@ -100,45 +102,50 @@ std::string prometheus_text(const Daemon& d, const Health& h)
             w.sample("vmhost_vm_time_to_policy_seconds", "vm=\"" + label(s.name) + "\"",
                      s.time_to_policy.count() / 1e6);
 
+    // Each enforced VM's counters, read once, then written family by family
+    // (the format wants a family's samples together).
+    struct Reading {
+        std::string vm, tap;
+        ReasonTraffic traffic[3];
+        ConntrackStats ct;
+    };
+    const int paths[3] = {VM_PATH_XDP, VM_PATH_SKB, VM_PATH_GUARD};
+    std::vector<Reading> readings;
+    for (const auto& s : vms)
+        if (const Vm* vm = s.enforced ? d.host().vm(s.port) : nullptr) {
+            Reading r{"vm=\"" + label(s.name) + "\"", s.tap, {}, vm->conntrack()};
+            for (int i = 0; i < 3; i++)
+                r.traffic[i] = vm->traffic(vm_path(paths[i]));
+            readings.push_back(std::move(r));
+        }
+    // Reasons never met stay out: 30 series per path would be noise.
+    auto per_verdict = [&](const char* name, __u64 vm_count::*field) {
+        for (const auto& r : readings)
+            for (int i = 0; i < 3; i++)
+                for (uint32_t v = 0; v < VM_REASONS; v++)
+                    if (r.traffic[i][v].packets || v == VM_PASS)
+                        w.sample(name, r.vm + ",path=\"" + path_name(paths[i]) + "\",verdict=\"" + reason_name(v) + "\"",
+                                 r.traffic[i][v].*field);
+    };
     w.family("vmhost_vm_packets_total", "counter",
              "Frames judged, by VM, path (xdp: devmap slot, skb: tc egress, guard: tap ingress) and verdict (pass or the drop reason).");
-    std::string bytes_lines, flow_lines, ct_lines, tx_lines;
-    for (const auto& s : vms) {
-        const Vm* vm = s.enforced ? d.host().vm(s.port) : nullptr;
-        if (!vm)
-            continue;
-        for (int p : {VM_PATH_XDP, VM_PATH_SKB, VM_PATH_GUARD}) {
-            auto t = vm->traffic(vm_path(p));
-            for (uint32_t r = 0; r < VM_REASONS; r++) {
-                if (!t[r].packets && r != VM_PASS)
-                    continue;  // reasons never met stay out: 30 series per path is noise
-                std::string l = "vm=\"" + label(s.name) + "\",path=\"" + path_name(p) + "\",verdict=\"" +
-                                reason_name(r) + "\"";
-                w.sample("vmhost_vm_packets_total", l, t[r].packets);
-                bytes_lines += "vmhost_vm_bytes_total{" + l + "} " + std::to_string(t[r].bytes) + "\n";
-            }
-        }
-        auto c = vm->conntrack();
-        std::string l = "vm=\"" + label(s.name) + "\"";
-        flow_lines += "vmhost_vm_conntrack_entries{" + l + "} " + std::to_string(c.entries) + "\n";
-        ct_lines += "vmhost_vm_conntrack_events_total{" + l + ",event=\"created\"} " + std::to_string(c.created) + "\n";
-        ct_lines += "vmhost_vm_conntrack_events_total{" + l + ",event=\"expired\"} " + std::to_string(c.expired) + "\n";
-        ct_lines += "vmhost_vm_conntrack_events_total{" + l + ",event=\"evicted\"} " + std::to_string(c.evicted) + "\n";
-        ct_lines += "vmhost_vm_conntrack_events_total{" + l + ",event=\"related\"} " + std::to_string(c.related) + "\n";
-        ct_lines += "vmhost_vm_conntrack_events_total{" + l + ",event=\"fragment\"} " + std::to_string(c.fragments) + "\n";
-        tx_lines += "vmhost_vm_tap_tx_dropped_total{" + l + ",tap=\"" + label(s.tap) + "\"} " +
-                    std::to_string(tap_stat(s.tap, "tx_dropped")) + "\n";
-    }
-    std::string out = w.str();
-    out += "# HELP vmhost_vm_bytes_total Bytes of the frames in vmhost_vm_packets_total.\n"
-           "# TYPE vmhost_vm_bytes_total counter\n" + bytes_lines;
-    out += "# HELP vmhost_vm_conntrack_entries Flows in the VM's table now.\n"
-           "# TYPE vmhost_vm_conntrack_entries gauge\n" + flow_lines;
-    out += "# HELP vmhost_vm_conntrack_events_total Flow-table events: flows created, expired, evicted by the LRU; ICMP errors and later fragments let through.\n"
-           "# TYPE vmhost_vm_conntrack_events_total counter\n" + ct_lines;
-    out += "# HELP vmhost_vm_tap_tx_dropped_total Frames the VM's tap dropped on transmit (its slot's redirects included).\n"
-           "# TYPE vmhost_vm_tap_tx_dropped_total counter\n" + tx_lines;
-    return out;
+    per_verdict("vmhost_vm_packets_total", &vm_count::packets);
+    w.family("vmhost_vm_bytes_total", "counter", "Bytes of the frames in vmhost_vm_packets_total.");
+    per_verdict("vmhost_vm_bytes_total", &vm_count::bytes);
+    w.family("vmhost_vm_conntrack_entries", "gauge", "Flows in the VM's table now.");
+    for (const auto& r : readings)
+        w.sample("vmhost_vm_conntrack_entries", r.vm, r.ct.entries);
+    w.family("vmhost_vm_conntrack_events_total", "counter",
+             "Flow-table events: flows created, expired, evicted by the LRU; ICMP errors and later fragments let through.");
+    for (const auto& r : readings)
+        for (auto [event, n] : {std::pair{"created", r.ct.created}, {"expired", r.ct.expired}, {"evicted", r.ct.evicted},
+                                {"related", r.ct.related}, {"fragment", r.ct.fragments}})
+            w.sample("vmhost_vm_conntrack_events_total", r.vm + ",event=\"" + event + "\"", n);
+    w.family("vmhost_vm_tap_tx_dropped_total", "counter",
+             "Frames the VM's tap dropped on transmit (its slot's redirects included).");
+    for (const auto& r : readings)
+        w.sample("vmhost_vm_tap_tx_dropped_total", r.vm + ",tap=\"" + label(r.tap) + "\"", tap_stat(r.tap, "tx_dropped"));
+    return w.str();
 }
 
 }  // namespace vmhost
