@@ -16,6 +16,12 @@ class XdpAttachment {
 public:
     static XdpAttachment attach(const Interface& dev, const IngressProgram& prog,
                                 XdpMode mode = XdpMode::native);
+    // Takes charge of `prog` where another process attached it and left it
+    // (a daemon restarting over its own datapath): nothing changes in the
+    // kernel. Throws dme::Error if `dev` carries no program in `mode` (ENOENT)
+    // or another one (EEXIST).
+    static XdpAttachment adopt(const Interface& dev, const IngressProgram& prog,
+                               XdpMode mode = XdpMode::native);
     XdpAttachment(XdpAttachment&& o) noexcept;
     XdpAttachment& operator=(XdpAttachment&& o) noexcept;
     XdpAttachment(const XdpAttachment&) = delete;
@@ -23,6 +29,9 @@ public:
     ~XdpAttachment();
 
     void detach() noexcept;
+    // Lets go of the program without detaching it: it stays on the device
+    // after this handle (and this process) is gone.
+    void release() noexcept;
     // Puts `prog` in place of this handle's program in one step (the
     // kernel's XDP_FLAGS_REPLACE): every frame meets one or the other.
     // Throws dme::Error, leaving the old program attached, if someone else
