@@ -48,6 +48,10 @@ grep -rlF "$build" "$root$libdir"/pkgconfig "$root$libdir"/cmake && fail "the in
 grep -q "^prefix=$prefix\$" "$pc" || fail "libbpf-ext.pc: $(grep ^prefix= "$pc"), want prefix=$prefix"
 objs=$root$prefix/lib/bpf/devmap-egress
 
+# A bpffs of our own: iproute2 makes tc/globals in the one it finds, and the
+# host's must not keep it.
+mount --make-rprivate /
+mount -t bpf bpf /sys/fs/bpf
 ip link add dmc0 type veth peer name dmc1
 ip link set dmc0 up
 ip link set dmc1 up
