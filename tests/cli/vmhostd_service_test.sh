@@ -1,10 +1,12 @@
 #!/bin/bash
 # vmhostd as operators run it, in a network namespace of its own (run under
-# `unshare -n -m`): a VM namespace behind its tap and an outside namespace
-# behind the uplink, real pings, vmhostctl, the metrics scraped over HTTP
-# and compared with the kernel's counters read by bpftool, reloads by
-# SIGHUP and by vmhostctl (a good one changes what passes, a bad one
-# changes nothing), a second daemon refused, and SIGTERM cleaning up.
+# `unshare -n -m`, on a bpffs of its own): a VM namespace behind its tap
+# and an outside namespace behind the uplink, real pings, vmhostctl, the
+# metrics scraped over HTTP and compared with the kernel's counters read by
+# bpftool, reloads by SIGHUP and by vmhostctl (a good one changes what
+# passes, a bad one changes nothing), a second daemon refused, restarts
+# (SIGTERM, kill -9 under traffic) that adopt the pinned datapath without
+# losing a frame, and vmhostd teardown removing it all.
 #   vmhostd_service_test.sh VMHOSTD VMHOSTCTL QEMU_HOOK
 set -u
 vmhostd=$1 vmhostctl=$2 hook=$3
@@ -37,6 +39,11 @@ expect() {  # NAME WANT_RC PATTERN CMD...
   fi
 }
 ctl() { "$vmhostctl" --socket "$tmp/vmhostd.sock" "$@"; }
+
+# A bpffs of our own: the daemon's pins never meet the host's.
+mount --make-rprivate /
+mount -t bpf bpf /sys/fs/bpf
+state=/sys/fs/bpf/vmhostd
 
 # The wiring: no IPv6, so only the test's frames move the counters.
 ip link set lo up
@@ -86,9 +93,13 @@ with open(sys.argv[2], "a", buffering=1) as log:
 npid=$!
 for _ in $(seq 50); do [ -S "$tmp/notify" ] && break; sleep 0.1; done
 # Only the capabilities the systemd unit leaves it (CapabilityBoundingSet=).
-NOTIFY_SOCKET=$tmp/notify setpriv --bounding-set=-all,+bpf,+perfmon,+net_admin,+sys_resource "$vmhostd" run "$tmp/host.toml" --socket "$tmp/vmhostd.sock" 2>"$tmp/log" &
-pid=$!
-for _ in $(seq 50); do [ -S "$tmp/vmhostd.sock" ] && break; sleep 0.1; done
+start() {
+  NOTIFY_SOCKET=$tmp/notify setpriv --bounding-set=-all,+bpf,+perfmon,+net_admin,+sys_resource \
+    "$vmhostd" run "$tmp/host.toml" --socket "$tmp/vmhostd.sock" 2>>"$tmp/log" &
+  pid=$!
+  for _ in $(seq 50); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
+}
+start
 # (CAP_SYS_RESOURCE only where the machine's own bounding set has it.)
 eff=$((16#$(awk '/^CapEff/ {print $2}' "/proc/$pid/status")))
 need=$(( (1 << 12) | (1 << 38) | (1 << 39) )) allowed=$(( (1 << 12) | (1 << 24) | (1 << 38) | (1 << 39) ))
@@ -171,8 +182,8 @@ expect "hook: XML that does not parse refuses" 1 "does not parse" hook vm1 start
 expect "vm: an unknown name" 1 "no VM named 'nope'" ctl vm nope
 expect "a socket nobody serves" 1 "vmhostd is not running" "$vmhostctl" --socket "$tmp/none.sock" status
 config yes > "$tmp/good.toml"
-expect "a second vmhostd is refused" 1 "another XDP program is attached|another vmhostd" \
-  "$vmhostd" run "$tmp/good.toml" --socket "$tmp/vmhostd.sock"
+expect "a second vmhostd on another socket is refused: the state directory is locked" 1 \
+  "state directory $state is in use by another vmhostd" "$vmhostd" run "$tmp/good.toml" --socket "$tmp/other.sock"
 # Another uplink, the same socket: refused, and the demux it had attached
 # to its uplink comes off again.
 ip link add vsup2 type veth peer name vsup2p; ip link set vsup2 up; ip link set vsup2p up
@@ -184,17 +195,51 @@ check "... and leaves nothing on its uplink" bash -c '! ip -d link show vsup2 | 
 ip link del vsup2
 check "the first still serves, still enforcing" bash -c "$vmhostctl --socket $tmp/vmhostd.sock status | grep -qE 'vm1 +1 vstap1 +yes'"
 
+# Restarts. SIGTERM leaves the datapath running and pinned; the next daemon
+# adopts it: the same programs (ids), nothing detached or attached.
+programs() { ctl vm vm1 -j | $py -c 'import json, sys; print(json.load(sys.stdin)["programs"])'; }
+demux() { ip -d link show vsup | grep -o 'prog/xdp id [0-9]*'; }
+before=$(programs) demux_before=$(demux)
+config yes > "$tmp/host.toml"  # the file as the running daemon has it
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
+[ "$rc" = 0 ] && ok "SIGTERM: exit 0" || fail "SIGTERM: exit $rc"
+check "SIGTERM: the NIC demux stays on the uplink" test "$(demux)" = "$demux_before"
+check "SIGTERM: the datapath is pinned (vm1 is slot 1)" test -e "$state/nic_demux" -a -e "$state/vm1/guard"
+check "no daemon: vm1's policy still holds (ICMP in passes)" ip netns exec vsext ping -c 1 -W 1 10.7.0.1
+expect "no daemon: ... and what it refuses stays refused (TCP in: dropped, not reset)" 1 "timed out" \
+  ip netns exec vsext $py -c 'import socket; socket.create_connection(("10.7.0.1", 9), timeout=1)'
+start
+check "restart: vm1's programs adopted unchanged" grep -q "vm vm1: tap vstap1 (ifindex [0-9]*) seen; adopted the previous daemon's programs unchanged" "$tmp/log"
+check "restart: the same program ids" test "$(programs)" = "$before"
+check "restart: the same NIC demux" test "$(demux)" = "$demux_before"
+# kill -9 under traffic: 400 pings over 4 s, the daemon killed and
+# restarted in the middle; the datapath never notices.
+ip netns exec vsext ping -q -i 0.01 -c 400 -W 1 10.7.0.1 >"$tmp/flood" 2>&1 &
+flood=$!
+sleep 1; kill -KILL "$pid"; wait "$pid" 2>/dev/null; pid=
+sleep 0.5; start
+wait "$flood"
+check "kill -9 and restart under traffic: no frame lost" grep -q " 0% packet loss" "$tmp/flood"
+grep "packet loss" "$tmp/flood"
+check "kill -9 and restart: the same program ids" test "$(programs)" = "$before"
+
 # The tap goes (libvirt destroys it): release end confirms vmhostd let go.
 ip link del vstap1
 expect "hook, release end: vmhostd has forgotten the tap" 0 "vm1: no tap, nothing enforced" \
   hook vm1 release end - < <(domain_xml 52:54:00:aa:00:01 vstap1)
 grep -q "vm vm1: tap vstap1 gone" "$tmp/log" && ok "log: the tap gone" || fail "log: $(tail -3 "$tmp/log")"
 
-# SIGTERM: everything off, the socket gone.
+check "log: the tap's pins removed with it" test ! -e "$state/vm1"
+
+# teardown: refused while a daemon runs; after SIGTERM everything off.
+expect "teardown while vmhostd runs is refused" 1 "another vmhostd answers there" \
+  "$vmhostd" teardown "$tmp/host.toml" --socket "$tmp/vmhostd.sock"
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
-[ "$rc" = 0 ] && ok "SIGTERM: exit 0" || fail "SIGTERM: exit $rc"
-check "nothing left on the uplink" bash -c '! ip -d link show vsup | grep -q "prog/xdp"'
+[ "$rc" = 0 ] && ok "SIGTERM again: exit 0" || fail "SIGTERM again: exit $rc"
 [ ! -e "$tmp/vmhostd.sock" ] && ok "the socket is gone" || fail "the socket is left"
+expect "teardown" 0 "teardown: the NIC demux is off vsup" "$vmhostd" teardown "$tmp/host.toml" --socket "$tmp/vmhostd.sock"
+check "teardown: nothing left on the uplink" bash -c '! ip -d link show vsup | grep -q "prog/xdp"'
+check "teardown: no pins left" test ! -e "$state"
 # What systemd heard, in order: ready, reloading and ready again, stopping.
 check "sd_notify: READY with a status, RELOADING, READY, STOPPING" $py -c '
 import sys

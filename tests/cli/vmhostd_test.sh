@@ -33,5 +33,11 @@ expect "typo, line 8" 1 "bad.toml:8: vm 'web1': adresses: unknown key" "$vmhostd
 expect "missing file" 1 "nowhere.toml: cannot be read: No such file" "$vmhostd" check "$tmp/nowhere.toml"
 expect "no verb" 1 "" "$vmhostd"
 expect "unknown verb" 1 "" "$vmhostd" start "$example"
-expect "run without an uplink" 1 "uplink 'eno1'.*host.uplink" unshare -n "$vmhostd" run "$example"
+expect "run without an uplink" 1 "uplink 'eno1'.*host.uplink" unshare -n "$vmhostd" run "$example" --socket "$tmp/s.sock"
+# A state directory that is not on bpffs: refused before anything is attached,
+# and the directory it made is gone again.
+printf '[host]\nuplink = "lo"\nstate_dir = "%s"\n' "$tmp/state" > "$tmp/state.toml"
+expect "a state_dir off bpffs" 1 "state directory $tmp/state is not on bpffs.*host.state_dir" \
+  unshare -n "$vmhostd" run "$tmp/state.toml" --socket "$tmp/s.sock"
+[ ! -e "$tmp/state" ] && echo "ok   ... and leaves no directory" || { echo "FAIL $tmp/state left"; fails=$((fails + 1)); }
 exit $((fails > 0))

@@ -2,7 +2,6 @@
 // change their MAC to match, are named in the configuration, or go.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 
 #include <atomic>
@@ -15,8 +14,10 @@
 #include "fixtures.hpp"
 #include "netcfg.hpp"
 #include "vm_paths.hpp"
+#include "vmhostd_helpers.hpp"
 
 using namespace netlab;
+using namespace vmhostd_test;
 using namespace std::chrono_literals;
 
 namespace {
@@ -41,28 +42,6 @@ tap = "vdtapc"
 addresses = ["10.7.0.3"]
 )";
 
-uint32_t xdp_prog_on(uint32_t ifindex)
-{
-    uint32_t id = 0;
-    bpf_xdp_query_id(int(ifindex), 0, &id);
-    return id;
-}
-
-// Steps the daemon until `done` or about two seconds.
-bool step_until(vmhost::Daemon& d, const std::function<bool()>& done)
-{
-    for (int i = 0; i < 40 && !done(); i++)
-        d.step(50ms);
-    return done();
-}
-
-bool logged(const std::vector<std::string>& log, const std::string& what)
-{
-    for (const auto& l : log)
-        if (l.find(what) != std::string::npos)
-            return true;
-    return false;
-}
 }  // namespace
 
 TEST_CASE("vmhostd: a VM's policy follows its tap, matched by libvirt's tap MAC or by name", "[vmhost][vmhostd]")
@@ -118,43 +97,6 @@ TEST_CASE("vmhostd: an uplink that is not there is refused, naming it and the se
                       Catch::Contains("uplink 'vdnowhere0'") && Catch::Contains("host.uplink"));
 }
 
-namespace {
-// One VM, "r" on tap vdtapr, with a stateful UDP service on each port.
-std::string service_config(std::vector<int> ports, const std::string& extra = "")
-{
-    std::string c = "[host]\nuplink = \"vdnic\"\n\n[[vm]]\nname = \"r\"\nmac = \"52:54:00:aa:00:21\"\ntap = \"vdtapr\"\n"
-                    "addresses = [\"10.7.0.21\"]\n";
-    for (int p : ports)
-        c += "[[vm.rule]]\ndirection = \"ingress\"\nethertype = \"IPv4\"\nprotocol = \"udp\"\nport = " +
-             std::to_string(p) + "\n";
-    c += "[[vm.rule]]\ndirection = \"egress\"\nethertype = \"IPv4\"\n";
-    return c + extra;
-}
-
-uint32_t ip4(const char* s)
-{
-    in_addr a{};
-    inet_pton(AF_INET, s, &a);
-    return a.s_addr;
-}
-
-const Mac kRMac{{0x52, 0x54, 0, 0xaa, 0, 0x21}};
-const Mac kExt{{0x02, 0, 0, 0, 0, 0x77}};
-
-Frame to_r(uint16_t sport, uint16_t dport)
-{
-    return udp4_frame(ip4("198.51.100.7"), ip4("10.7.0.21"), sport, dport, 18, kRMac, kExt);
-}
-
-uint64_t drops(const vmhost::ReasonCounts& c)
-{
-    uint64_t n = 0;
-    for (uint32_t r = 0; r < VM_REASONS; r++)
-        n += r == VM_PASS ? 0 : c[r];
-    return n;
-}
-}  // namespace
-
 TEST_CASE("vmhostd: a reload changes a VM's policy in place under traffic, keeping its flows and counters",
           "[vmhost][vmhostd]")
 {
@@ -169,25 +111,12 @@ TEST_CASE("vmhostd: a reload changes a VM's policy in place under traffic, keepi
     const auto maps_before = vm->objects().map_ids;
     VmPaths paths(d.host(), *vm, uplink, tap);
     // The VM opens a flow to a DNS server through its guard.
-    CHECK(paths.guard(udp4_frame(ip4("10.7.0.21"), ip4("198.51.100.7"), 40000, 53, 18, kExt, kRMac)) == VM_PASS);
+    CHECK(paths.guard(from_r(40000, 53)) == VM_PASS);
 
     // Frames to port 5000, which both policies allow, stream into the
     // VM's slot while the policy swaps back and forth, ending on 5000 and 7000.
-    auto into_slot = open_only<xdp_redirect_slot>();
-    REQUIRE(bpf_map__reuse_fd(into_slot->maps.tx_devmap_hash, d.host().tx_ports_fd()) == 0);
-    REQUIRE(xdp_redirect_slot__load(into_slot.get()) == 0);
-    into_slot->bss->target = TARGET_DEVMAP_HASH;
-    into_slot->bss->target_key = 1;
     const auto before = vm->counts(VM_PATH_XDP);
-    std::atomic<bool> stop{false};
-    std::atomic<uint64_t> sent{0};
-    std::thread traffic([&] {
-        const Frame f = to_r(4444, 5000);
-        while (!stop) {
-            run_live_frames(bpf_program__fd(into_slot->progs.xdp_redirect_slot), f, 64, uplink.near().ifindex);
-            sent += 64;
-        }
-    });
+    SlotStream stream(d.host(), 1, to_r(4444, 5000), uplink.near().ifindex);
     int reloads = 0;
     for (int i = 0; i < 7; i++) {
         auto r = d.reload(vmhost::parse_config(service_config(i % 2 ? std::vector<int>{5000, 6000}
@@ -195,10 +124,8 @@ TEST_CASE("vmhostd: a reload changes a VM's policy in place under traffic, keepi
                                                "b.toml"));
         reloads += r.ok && r.changed == 1;
     }
-    while (sent < 64 * 200)
-        std::this_thread::sleep_for(1ms);
-    stop = true;
-    traffic.join();
+    stream.wait_for(64 * 200);
+    const uint64_t sent = stream.stop();
     CHECK(reloads == 7);
     // Every frame met one policy or the other, both of which pass it.
     const auto after = vm->counts(VM_PATH_XDP);
@@ -265,4 +192,33 @@ TEST_CASE("vmhostd: a reload adds and removes VMs, and refuses what it cannot do
         CHECK(eventually([&] { return !prog_exists(id); }));
     CHECK(d.status().at(0).port == 2);  // s keeps its slot
     CHECK(logged(log, "vm r: no longer configured; its programs are off tap vdtapr"));
+}
+
+TEST_CASE("vmhostd: a VM whose policy the kernel refuses is tried again until it is enforced", "[vmhost][vmhostd]")
+{
+    Target uplink("vdnic"), tap("vdtapr");
+    // Another program on the tap: the guard's attach is refused (EBUSY).
+    Redirector other;
+    REQUIRE(bpf_xdp_attach(int(tap.near().ifindex), other.fd(), XDP_FLAGS_DRV_MODE, nullptr) == 0);
+    std::vector<std::string> log;
+    vmhost::Daemon d(vmhost::parse_config(service_config({5000}), "a.toml"),
+                     [&](const std::string& l) { log.push_back(l); });
+    CHECK_FALSE(d.status().at(0).enforced);
+    CHECK_THAT(d.status().at(0).error, Catch::Contains("another XDP program is attached"));
+    CHECK(logged(log, "enforcing its policy failed"));
+    CHECK(logged(log, "trying again in 200 ms"));
+    // Nothing half attached meanwhile: no slot, the other program untouched.
+    CHECK_FALSE(d.host().ports().get(1).has_value());
+    CHECK(xdp_prog_on(tap.near().ifindex) == prog_id_of(other.fd()));
+    REQUIRE(d.next_retry().has_value());
+    CHECK(step_until(d, [&] { return logged(log, "trying again in 400 ms"); }));  // backing off
+
+    // The operator takes the other program off: the next try succeeds.
+    REQUIRE(bpf_xdp_detach(int(tap.near().ifindex), XDP_FLAGS_DRV_MODE, nullptr) == 0);
+    REQUIRE(step_until(d, [&] { return d.status().at(0).enforced; }));
+    CHECK(d.status().at(0).error.empty());
+    CHECK_FALSE(d.next_retry().has_value());
+    CHECK(xdp_prog_on(tap.near().ifindex) == d.host().vm(1)->objects().prog_ids.at(2));
+    // Its time to policy counts from the tap first seen, the failed tries included.
+    CHECK(d.status().at(0).time_to_policy >= std::chrono::milliseconds(200));
 }

@@ -11,6 +11,8 @@
 
 #include <devmap_egress/error.hpp>
 
+#include "pinned_state.hpp"
+
 namespace vmhost {
 
 ConfigError::ConfigError(std::vector<std::string> problems)
@@ -247,6 +249,10 @@ std::optional<VmConfig> parse_vm(Checker& c, const toml::value& t, size_t index)
     size_t before = c.problems().size();
     VmConfig vm;
     vm.name = c.string(t, where, "name", true).value_or("");
+    if (vm.name.size() > kPinnedNameMax)
+        c.problem(*c.get(t, "name"), where + "name",
+                  "'" + vm.name + "' is " + std::to_string(vm.name.size()) + " characters; expected at most " +
+                      std::to_string(kPinnedNameMax) + " (it is kept on bpffs for restarts)");
     if (!vm.name.empty())
         where = "vm '" + vm.name + "': ";
     c.known(t, where, {"name", "mac", "tap", "addresses", "prefixes", "link_local", "allowed_pairs", "may_route",
@@ -265,6 +271,9 @@ std::optional<VmConfig> parse_vm(Checker& c, const toml::value& t, size_t index)
     vm.policy.groups = c.strings<std::string>(t, where, "groups", [](const std::string& s) {
         if (s.empty())
             dme::fail(EINVAL, "a group name cannot be empty");
+        if (s.size() > kPinnedNameMax)
+            dme::fail(EINVAL, "group name '" + s + "' is longer than " + std::to_string(kPinnedNameMax) +
+                                  " characters");
         return s;
     });
     if (const toml::value* pairs = c.get(t, "allowed_pairs")) {
@@ -362,7 +371,7 @@ HostConfig parse_config(const std::string& text, const std::string& name)
     if (!host || !host->is_table()) {
         c.problem_at_file("host", "missing; expected a [host] table with uplink = \"DEVICE\"");
     } else {
-        c.known(*host, "host.", {"uplink", "xdp_mode", "metrics"});
+        c.known(*host, "host.", {"uplink", "xdp_mode", "metrics", "state_dir"});
         cfg.uplink = c.string(*host, "host.", "uplink", true).value_or("");
         if (auto mode = c.string(*host, "host.", "xdp_mode", false)) {
             if (*mode == "generic")
@@ -378,6 +387,13 @@ HostConfig parse_config(const std::string& text, const std::string& name)
                 c.problem(*c.get(*host, "metrics"), "host.metrics", "'" + *m + "'; expected ADDRESS:PORT, e.g. 127.0.0.1:9477");
             else
                 cfg.metrics = *m;
+        }
+        if (auto d = c.string(*host, "host.", "state_dir", false)) {
+            if (d->empty() || d->front() != '/' || d->find("/..") != std::string::npos)
+                c.problem(*c.get(*host, "state_dir"), "host.state_dir",
+                          "'" + *d + "'; expected an absolute path on bpffs, e.g. /sys/fs/bpf/vmhostd");
+            else
+                cfg.state_dir = *d;
         }
     }
     if (const toml::value* vms = c.get(root, "vm")) {

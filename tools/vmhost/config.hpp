@@ -27,6 +27,8 @@ struct HostConfig {
     std::string uplink;
     dme::XdpMode mode = dme::XdpMode::native;
     std::string metrics = "127.0.0.1:9477";  // where the Prometheus exposition listens
+    // On bpffs: the datapath's pins, which outlive the daemon (PinnedState).
+    std::string state_dir = "/sys/fs/bpf/vmhostd";
     std::vector<VmConfig> vms;
 };
 

@@ -30,18 +30,54 @@ Daemon::Daemon(HostConfig cfg, Log log) : cfg_(std::move(cfg)), log_(std::move(l
             dme::fail(e.code(), "uplink '" + cfg_.uplink + "': " + e.what() + " (host.uplink in the configuration)");
         }
     }();
-    host_ = std::make_unique<VmHost>(uplink, cfg_.mode);
-    log_("uplink " + cfg_.uplink + ": NIC demux attached (" + mode_name(cfg_.mode) + " XDP), " +
-         std::to_string(cfg_.vms.size()) + " VMs configured");
+    host_ = std::make_unique<VmHost>(uplink, cfg_.mode, cfg_.state_dir);
+    const auto pinned = host_->pinned_vms();
+    log_("uplink " + cfg_.uplink + ": NIC demux " +
+         (host_->demux_adopted() ? "adopted from " + cfg_.state_dir + " (" + std::to_string(pinned.size()) +
+                                       " VMs pinned there)"
+                                 : std::string("attached")) +
+         " (" + mode_name(cfg_.mode) + " XDP), " + std::to_string(cfg_.vms.size()) + " VMs configured");
+    // A VM a previous daemon left keeps its slot; the others take free ones.
     std::set<uint32_t> taken;
     for (const auto& vm : cfg_.vms) {
-        Entry e{vm, {}};
+        Entry e{vm, {}, {}, {}, {}, {}};
         e.status.name = vm.name;
-        e.status.port = take_port(taken);
+        for (const auto& [port, rec] : pinned)
+            if (vm.name == rec.name && !taken.count(port)) {
+                e.status.port = port;
+                taken.insert(port);
+            }
         vms_.push_back(std::move(e));
+    }
+    for (auto& e : vms_)
+        if (!e.status.port)
+            e.status.port = take_port(taken);
+    for (const auto& [port, rec] : pinned) {
+        bool configured = false;
+        for (const auto& e : vms_)
+            configured |= e.status.port == port && e.cfg.name == rec.name;
+        if (!configured) {
+            host_->discard_pinned(port);
+            log_(std::string("vm ") + rec.name + ": left by the previous daemon, no longer configured; its programs are off ifindex " +
+                 std::to_string(rec.ifindex) + " and its pins removed");
+        }
     }
     for (const auto& e : watch_.list())
         on_link(e);
+    // What the previous daemon left for VMs whose taps went meanwhile; a VM
+    // whose tap is there but could not be enforced keeps what it had.
+    std::set<uint32_t> failed;
+    for (const auto& e : vms_)
+        if (e.status.ifindex && !e.status.enforced)
+            failed.insert(e.status.port);
+    if (size_t n = host_->prune(failed))
+        log_("removed " + std::to_string(n) + " entries left by the previous daemon for VMs no longer there");
+}
+
+void Daemon::release() noexcept
+{
+    host_->release();
+    log_("the datapath stays in place, pinned in " + cfg_.state_dir + ", for the next vmhostd to adopt");
 }
 
 uint32_t Daemon::take_port(std::set<uint32_t>& taken)
@@ -85,25 +121,38 @@ dme::Interface tap_interface(uint32_t ifindex, const std::string& name)
 void Daemon::enforce(Entry& v, uint32_t ifindex, const std::string& tap, const Mac& tap_mac)
 {
     VmStatus& s = v.status;
+    const auto now = std::chrono::steady_clock::now();
+    if (s.ifindex != ifindex)
+        v.seen_at = now;
     s.ifindex = ifindex;
     s.tap = tap;
-    auto t0 = std::chrono::steady_clock::now();
+    v.tap_mac = tap_mac;
     VmPolicy p = v.cfg.policy;
     p.host_mac = tap_mac;
+    Vm::Origin origin{};
     try {
-        host_->add_vm(s.port, tap_interface(ifindex, tap), p);
+        origin = host_->add_vm(s.port, tap_interface(ifindex, tap), p, s.name).origin();
     } catch (const dme::Error& err) {
         s.error = err.what();
-        log_("vm " + s.name + ": tap " + tap + " seen; enforcing its policy failed: " + s.error);
+        v.backoff = v.backoff.count() ? std::min(v.backoff * 2, std::chrono::milliseconds(10000))
+                                      : std::chrono::milliseconds(200);
+        v.retry_at = std::chrono::steady_clock::now() + v.backoff;
+        log_("vm " + s.name + ": tap " + tap + " seen; enforcing its policy failed: " + s.error + "; trying again in " +
+             std::to_string(v.backoff.count()) + " ms");
         return;
     }
+    v.backoff = {};
     s.enforced = true;
     s.error.clear();
     s.enforced_at = std::chrono::steady_clock::now();
-    s.time_to_policy = std::chrono::duration_cast<std::chrono::microseconds>(s.enforced_at - t0);
+    s.time_to_policy = std::chrono::duration_cast<std::chrono::microseconds>(s.enforced_at - v.seen_at);
     char ms[32];
     std::snprintf(ms, sizeof(ms), "%.2f ms", s.time_to_policy.count() / 1000.0);
-    log_("vm " + s.name + ": tap " + tap + " (ifindex " + std::to_string(ifindex) + ") seen; policy enforced in " + ms);
+    const char* how = origin == Vm::Origin::adopted ? "; adopted the previous daemon's programs unchanged in "
+                      : origin == Vm::Origin::repaired
+                          ? "; adopted the previous daemon's, with the policy or programs brought up to date, in "
+                          : "; policy enforced in ";
+    log_("vm " + s.name + ": tap " + tap + " (ifindex " + std::to_string(ifindex) + ") seen" + how + ms);
 }
 
 void Daemon::unenforce(Entry& v, const std::string& why)
@@ -117,6 +166,7 @@ void Daemon::unenforce(Entry& v, const std::string& why)
     s.tap.clear();
     s.enforced = false;
     s.error.clear();
+    v.backoff = {};
 }
 
 void Daemon::on_link(const LinkEvent& e)
@@ -134,6 +184,7 @@ void Daemon::on_link(const LinkEvent& e)
             s.tap.clear();
             s.enforced = false;
             s.error.clear();
+            v.backoff = {};
         }
         return;
     }
@@ -176,12 +227,33 @@ void Daemon::on_readable()
 
 void Daemon::step(std::chrono::milliseconds timeout)
 {
+    if (auto at = next_retry())
+        timeout = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(*at - std::chrono::steady_clock::now()),
+                             std::chrono::milliseconds(0), timeout);
     pollfd p{watch_.fd(), POLLIN, 0};
     int n = poll(&p, 1, int(timeout.count()));
     if (n < 0 && errno != EINTR)
         dme::fail(errno, "waiting for link notifications failed");
     if (n > 0)
         on_readable();
+    retry_due();
+}
+
+std::optional<std::chrono::steady_clock::time_point> Daemon::next_retry() const
+{
+    std::optional<std::chrono::steady_clock::time_point> at;
+    for (const auto& v : vms_)
+        if (v.backoff.count() && v.status.ifindex && !v.status.enforced && (!at || v.retry_at < *at))
+            at = v.retry_at;
+    return at;
+}
+
+void Daemon::retry_due()
+{
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& v : vms_)
+        if (v.backoff.count() && v.status.ifindex && !v.status.enforced && v.retry_at <= now)
+            enforce(v, *v.status.ifindex, v.status.tap, v.tap_mac);
 }
 
 std::string Daemon::ReloadResult::summary() const
@@ -196,9 +268,11 @@ std::string Daemon::ReloadResult::summary() const
 
 Daemon::ReloadResult Daemon::reload(HostConfig next)
 {
-    if (next.uplink != cfg_.uplink || next.mode != cfg_.mode || next.metrics != cfg_.metrics)
+    if (next.uplink != cfg_.uplink || next.mode != cfg_.mode || next.metrics != cfg_.metrics ||
+        next.state_dir != cfg_.state_dir)
         dme::fail(EINVAL, "the [host] section changed (uplink " + cfg_.uplink + " " + mode_name(cfg_.mode) +
-                              ", metrics " + cfg_.metrics + "): it takes a restart of vmhostd; nothing was changed");
+                              ", metrics " + cfg_.metrics + ", state_dir " + cfg_.state_dir +
+                              "): it takes a restart of vmhostd; nothing was changed");
     ReloadResult r;
     auto configured = [&](const std::string& name) -> const VmConfig* {
         for (const auto& vm : next.vms)
@@ -256,7 +330,7 @@ Daemon::ReloadResult Daemon::reload(HostConfig next)
             vms_.erase(it);
             continue;
         }
-        Entry e{vm, {}};
+        Entry e{vm, {}, {}, {}, {}, {}};
         e.status.name = vm.name;
         e.status.port = take_port(taken);
         log_("vm " + vm.name + ": added to the configuration (slot " + std::to_string(e.status.port) + ")");

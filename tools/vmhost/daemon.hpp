@@ -27,16 +27,32 @@ public:
     using Log = std::function<void(const std::string&)>;
 
     // Attaches the NIC demux to the uplink and every configured VM whose tap
-    // is already there. Throws dme::Error naming the cause (no uplink, no
-    // privileges, a kernel without XDP).
+    // is already there. What a previous daemon left pinned in the state
+    // directory is adopted: programs that are right stay as they are (same
+    // ids, no frame lost), stale ones are swapped in place, and what belongs
+    // to VMs no longer configured or whose taps went is removed. Throws
+    // dme::Error naming the cause (no uplink, no privileges, a kernel
+    // without XDP). Its destruction detaches everything, unless release().
     Daemon(HostConfig cfg, Log log);
+
+    // Leaves the datapath running and pinned when the daemon goes (a stop
+    // for a restart or an upgrade): the next daemon adopts it.
+    void release() noexcept;
 
     // The link notifications' socket, for the caller's poll(); and what to
     // call when it is readable.
     int fd() const noexcept { return watch_.fd(); }
     void on_readable();
-    // Waits up to `timeout` for link notifications and acts on them.
+    // Waits up to `timeout` for link notifications and acts on them, and
+    // makes the retries that fall due meanwhile.
     void step(std::chrono::milliseconds timeout);
+
+    // A VM whose tap is there but whose policy could not be enforced (the
+    // kernel refused a load or an attach) is tried again, 200 ms later,
+    // then twice as long each time up to 10 s. When the next try is due, if
+    // one is; and making those that are due.
+    std::optional<std::chrono::steady_clock::time_point> next_retry() const;
+    void retry_due();
 
     // Applies `next` as a difference from the running configuration:
     //  - a VM no longer configured has its programs taken off its tap;
@@ -75,6 +91,10 @@ private:
     struct Entry {
         VmConfig cfg;
         VmStatus status;
+        Mac tap_mac;                                    // the tap's, for a retry
+        std::chrono::steady_clock::time_point seen_at;  // its tap, first
+        std::chrono::milliseconds backoff{0};           // 0: no retry pending
+        std::chrono::steady_clock::time_point retry_at;
     };
     void on_link(const LinkEvent& e);
     Entry* match(const LinkEvent& e);

@@ -3,9 +3,13 @@
 #include <bpf/bpf.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include <devmap_egress/error.hpp>
+
+#include "pinned_state.hpp"
 
 namespace vmhost {
 
@@ -30,19 +34,41 @@ void each_member(const VmPolicy& p, const GroupIds& ids, Fn fn)
 }
 }  // namespace
 
-GroupMembers::GroupMembers()
-    : map_(bpf_map_create(BPF_MAP_TYPE_HASH, "vm_sg_members", sizeof(vm_sg_member), 1, VM_MAX_GROUP_MEMBERS,
-                          nullptr))
+GroupMembers::GroupMembers(dme::Fd members, int ids_fd) : map_(std::move(members)), ids_fd_(ids_fd)
 {
     if (!map_)
+        map_ = dme::Fd(
+            bpf_map_create(BPF_MAP_TYPE_HASH, "vm_sg_members", sizeof(vm_sg_member), 1, VM_MAX_GROUP_MEMBERS, nullptr));
+    if (!map_)
         dme::fail(errno, std::string("creating the security-group membership map failed: ") + std::strerror(errno));
+    if (ids_fd_ < 0)
+        return;
+    char key[kPinnedNameMax + 1] = {}, next[kPinnedNameMax + 1] = {};
+    const void* prev = nullptr;
+    while (!bpf_map_get_next_key(ids_fd_, prev, next)) {
+        uint32_t id = 0;
+        if (!bpf_map_lookup_elem(ids_fd_, next, &id))
+            ids_.emplace(std::string(next, strnlen(next, kPinnedNameMax)), id);
+        std::memcpy(key, next, sizeof(key));
+        prev = key;
+    }
 }
 
 const GroupIds& GroupMembers::ids_for(const VmPolicy& p)
 {
     auto name = [&](const std::string& g) {
-        if (!g.empty() && !ids_.count(g))
-            ids_.emplace(g, uint32_t(ids_.size() + 1));
+        if (g.empty() || ids_.count(g))
+            return;
+        uint32_t id = 1;  // 0 is "no group" in a rule
+        for (const auto& [n, i] : ids_)
+            id = std::max(id, i + 1);
+        if (ids_fd_ >= 0) {
+            char key[kPinnedNameMax + 1] = {};
+            std::memcpy(key, g.data(), std::min(g.size(), kPinnedNameMax));
+            if (bpf_map_update_elem(ids_fd_, key, &id, BPF_ANY))
+                dme::fail(errno, "keeping the id of group '" + g + "' failed: " + std::strerror(errno));
+        }
+        ids_.emplace(g, id);
     };
     for (const auto& g : p.groups)
         name(g);
@@ -97,6 +123,21 @@ void GroupMembers::drop(const vm_sg_member& m) noexcept
 void GroupMembers::remove(const VmPolicy& p) noexcept
 {
     each_member(p, ids_, [&](const vm_sg_member& m) { drop(m); });
+}
+
+void GroupMembers::prune() noexcept
+{
+    std::vector<vm_sg_member> stale;
+    vm_sg_member key{}, next{};
+    const void* prev = nullptr;
+    while (!bpf_map_get_next_key(fd(), prev, &next)) {
+        if (!holders_.count(key_of(next)))
+            stale.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    for (const auto& m : stale)
+        bpf_map_delete_elem(fd(), &m);
 }
 
 }  // namespace vmhost

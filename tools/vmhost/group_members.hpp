@@ -16,7 +16,10 @@ namespace vmhost {
 
 class GroupMembers {
 public:
-    GroupMembers();  // creates the map; throws dme::Error naming the cause
+    // Creates the map, or carries on with `members` and the ids kept in
+    // `ids_fd` (name -> id, PinnedState) that a previous daemon left; new
+    // ids are written there too. Throws dme::Error naming the cause.
+    explicit GroupMembers(dme::Fd members = {}, int ids_fd = -1);
 
     int fd() const noexcept { return map_.get(); }
     // Ids for every group the policy is in or names in a rule (new names
@@ -26,6 +29,9 @@ public:
     // stays a member until the last of them leaves.
     void add(const VmPolicy& p);
     void remove(const VmPolicy& p) noexcept;
+    // Takes out of the map what no VM added here: members a previous daemon
+    // left for VMs gone since.
+    void prune() noexcept;
 
 private:
     void drop(const vm_sg_member& m) noexcept;
@@ -33,6 +39,7 @@ private:
 
     using Member = std::tuple<uint32_t, uint8_t, std::string>;  // group, family, address bytes
     dme::Fd map_;
+    int ids_fd_ = -1;
     GroupIds ids_;
     std::map<Member, int> holders_;  // how many VMs put each member in the map
 };

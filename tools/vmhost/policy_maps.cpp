@@ -2,11 +2,15 @@
 
 #include <bpf/bpf.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <map>
+#include <string>
+#include <vector>
 
 #include <devmap_egress/error.hpp>
+#include <devmap_egress/fd.hpp>
 
 namespace vmhost {
 
@@ -68,6 +72,64 @@ PolicyMaps PolicyMaps::of(const bpf_object* obj)
     m.ct_config = map_fd(obj, "vm_ct_config");
     m.ct_stats = map_fd(obj, "vm_ct_stats");
     return m;
+}
+
+namespace {
+using Entries = std::map<std::string, std::string>;
+
+Entries read_all(int fd, const bpf_map_info& info)
+{
+    Entries out;
+    std::string key(info.key_size, '\0'), next(info.key_size, '\0'), value(info.value_size, '\0');
+    const void* prev = nullptr;
+    while (!bpf_map_get_next_key(fd, prev, next.data())) {
+        if (!bpf_map_lookup_elem(fd, next.data(), value.data()))
+            out[next] = value;
+        key = next;
+        prev = key.data();
+    }
+    return out;
+}
+
+bpf_map_info map_info(int fd)
+{
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len))
+        dme::fail(errno, std::string("reading a map's info failed: ") + std::strerror(errno));
+    return info;
+}
+}  // namespace
+
+bool holds_policy(const PolicyMaps& maps, const VmPolicy& p, const GroupIds& groups)
+{
+    // What write_policy() writes; the rest is state (counters, flows) or the host's.
+    int PolicyMaps::*const written[] = {&PolicyMaps::identity,   &PolicyMaps::macs,       &PolicyMaps::owned,
+                                        &PolicyMaps::owned_prefixes, &PolicyMaps::allow_src4, &PolicyMaps::allow_src6,
+                                        &PolicyMaps::allow_ports, &PolicyMaps::sg_rules,  &PolicyMaps::ct_config};
+    PolicyMaps scratch;
+    std::vector<dme::Fd> fds;
+    for (auto field : written) {
+        bpf_map_info info = map_info(maps.*field);
+        LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = info.map_flags);
+        dme::Fd fd(bpf_map_create(bpf_map_type(info.type), nullptr, info.key_size, info.value_size,
+                                  info.max_entries, &opts));
+        if (!fd)
+            dme::fail(errno, std::string("creating a scratch map to compare policies failed: ") + std::strerror(errno));
+        scratch.*field = fd.get();
+        fds.push_back(std::move(fd));
+    }
+    try {
+        write_policy(scratch, p, groups);
+    } catch (const dme::Error&) {
+        return false;  // a policy that cannot be written is not what the maps hold
+    }
+    for (auto field : written) {
+        bpf_map_info info = map_info(maps.*field);
+        if (read_all(maps.*field, info) != read_all(scratch.*field, info))
+            return false;
+    }
+    return true;
 }
 
 vm_sg_rule to_bpf(const SgRule& r, const GroupIds& groups)

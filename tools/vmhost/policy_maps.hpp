@@ -23,6 +23,12 @@ struct PolicyMaps {
 // rule on failure.
 void write_policy(const PolicyMaps& maps, const VmPolicy& p, const GroupIds& groups = {});
 
+// Whether the policy maps hold exactly what write_policy(p, groups) writes:
+// the policy is written into scratch maps of the same kinds and both are
+// read back and compared, entry by entry. Counters and flows are not
+// compared.
+bool holds_policy(const PolicyMaps& maps, const VmPolicy& p, const GroupIds& groups);
+
 // The BPF form of a rule (vm_secgroup_types.h).
 vm_sg_rule to_bpf(const SgRule& r, const GroupIds& groups);
 

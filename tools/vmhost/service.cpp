@@ -7,7 +7,9 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <mutex>
@@ -96,10 +98,11 @@ void Service::run()
     std::mutex mu;  // the daemon, between this loop and the metrics thread
     Health health;
     health.started_time = now_unix();
-    // The uplink first: a host without it has nothing to serve. A later
-    // failure (socket, metrics) unwinds the daemon, which detaches it all.
-    Daemon d(cfg, log_);
+    // The control socket first: it refuses to start a second daemon, which
+    // would adopt the running one's datapath. A later failure (metrics)
+    // unwinds the daemon, which detaches it all.
     ControlSocket control(opts_.control_path);
+    Daemon d(cfg, log_);
     MetricsServer metrics(cfg.metrics, [&] {
         std::lock_guard<std::mutex> l(mu);
         return prometheus_text(d, health);
@@ -141,7 +144,11 @@ void Service::run()
     sd_notify(0, ("READY=1\n" + status_line()).c_str());
     for (;;) {
         pollfd fds[3] = {{d.fd(), POLLIN, 0}, {control.fd(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
-        if (poll(fds, 3, -1) < 0) {
+        int timeout = -1;  // until an event, or a VM's retry
+        if (auto at = d.next_retry())
+            timeout = int(std::max<int64_t>(
+                0, std::chrono::ceil<std::chrono::milliseconds>(*at - std::chrono::steady_clock::now()).count()));
+        if (poll(fds, 3, timeout) < 0) {
             if (errno == EINTR)
                 continue;
             dme::fail(errno, std::string("poll failed: ") + std::strerror(errno));
@@ -149,6 +156,11 @@ void Service::run()
         if (fds[0].revents) {
             std::lock_guard<std::mutex> l(mu);
             d.on_readable();
+            sd_notify(0, status_line().c_str());
+        }
+        if (auto at = d.next_retry(); at && *at <= std::chrono::steady_clock::now()) {
+            std::lock_guard<std::mutex> l(mu);
+            d.retry_due();
             sd_notify(0, status_line().c_str());
         }
         if (fds[1].revents) {
@@ -186,11 +198,25 @@ void Service::run()
                 continue;
             }
             log_(std::string("stopping on ") + strsignal(int(si.ssi_signo)) +
-                 ": detaching every VM's programs and the NIC demux");
+                 "; vmhostd teardown removes the datapath");
             sd_notify(0, "STOPPING=1");
+            std::lock_guard<std::mutex> l(mu);
+            d.release();
             return;
         }
     }
+}
+
+void Service::teardown()
+{
+    HostConfig cfg = load_config(opts_.config_path);
+    ControlSocket control(opts_.control_path);  // no daemon may be running
+    cfg.vms.clear();  // so every VM pinned is no longer configured
+    {
+        Daemon d(cfg, log_);
+    }
+    log_("teardown: the NIC demux is off " + cfg.uplink + ", every VM's programs are off its tap, " + cfg.state_dir +
+         " is removed");
 }
 
 }  // namespace vmhost

@@ -18,9 +18,14 @@ class Service {
 public:
     using Log = std::function<void(const std::string&)>;
     Service(ServiceOptions opts, Log log);
-    // Runs until SIGTERM or SIGINT. Throws ConfigError or dme::Error if it
-    // cannot start (bad file, uplink, socket or metrics address).
+    // Runs until SIGTERM or SIGINT, then leaves the datapath running and
+    // pinned for the next daemon (Daemon::release). Throws ConfigError or
+    // dme::Error if it cannot start (bad file, uplink, socket or metrics
+    // address, a daemon already running).
     void run();
+    // Removes what the daemons of this configuration left: every VM's
+    // programs, the NIC demux, the pins. Refused while a daemon runs.
+    void teardown();
 
 private:
     ServiceOptions opts_;

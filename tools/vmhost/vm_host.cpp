@@ -3,11 +3,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
+#include <linux/if_link.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "nic_demux.skel.h"
 #include "policy_maps.hpp"
@@ -20,14 +22,6 @@ void check_map(int err, const char* what)
 {
     if (err)
         dme::fail(errno, std::string("writing ") + what + ": " + std::strerror(errno));
-}
-
-nic_demux* load_demux()
-{
-    nic_demux* s = nic_demux__open_and_load();
-    if (!s)
-        dme::fail(errno, std::string("loading the NIC demux program failed: ") + std::strerror(errno));
-    return s;
 }
 
 struct MacKey {
@@ -48,36 +42,150 @@ uint32_t map_id(const bpf_map* m)
     uint32_t len = sizeof(info);
     return bpf_obj_get_info_by_fd(bpf_map__fd(m), &info, &len) ? 0 : info.id;
 }
+
+bpf_prog_info prog_info(int fd)
+{
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+        return {};
+    return info;
+}
+
+uint32_t prog_id(int fd) { return prog_info(fd).id; }
+
+// The same program text: the kernel's tag hashes the instructions with the
+// maps' addresses left out, so two loads of one object have one tag.
+bool same_code(int a, int b)
+{
+    bpf_prog_info x = prog_info(a), y = prog_info(b);
+    return x.id && y.id && std::memcmp(x.tag, y.tag, sizeof(x.tag)) == 0;
+}
+
+// The program a devmap slot holds for `ifindex`, by id (0: none, or another device).
+uint32_t slot_prog(int devmap_fd, uint32_t key, uint32_t ifindex)
+{
+    bpf_devmap_val v{};
+    if (bpf_map_lookup_elem(devmap_fd, &key, &v) || v.ifindex != ifindex)
+        return 0;
+    return v.bpf_prog.id;
+}
+
+// The program of the tc egress filter at (handle, priority) on a device (0: none).
+uint32_t tc_prog(uint32_t ifindex, uint32_t handle, uint32_t priority)
+{
+    if (!handle)
+        return 0;
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = int(ifindex), .attach_point = BPF_TC_EGRESS);
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
+    return bpf_tc_query(&hook, &opts) ? 0 : opts.prog_id;
+}
 }  // namespace
 
-VmHost::VmHost(const dme::Interface& uplink, dme::XdpMode mode)
-    : demux_(load_demux()), ports_(dme::DevmapEgress::from(bpf_map__fd(demux_->maps.tx_ports))), mode_(mode)
+VmHost::Demux VmHost::load_demux(const PinnedState& pins)
+{
+    using Skel = std::unique_ptr<nic_demux, decltype(&nic_demux__destroy)>;
+    Skel s(nic_demux__open(), nic_demux__destroy);
+    if (!s)
+        dme::fail(errno, std::string("opening the NIC demux object failed: ") + std::strerror(errno));
+    // A previous host's maps carry on: its slots hold the VMs' programs.
+    dme::Fd tx = pins.open("tx_ports"), macs = pins.open("mac_to_port");
+    if ((tx && bpf_map__reuse_fd(s->maps.tx_ports, tx.get())) ||
+        (macs && bpf_map__reuse_fd(s->maps.mac_to_port, macs.get())))
+        dme::fail(errno, "taking over the pinned maps in " + pins.dir() + " failed: " + std::strerror(errno) +
+                             " (an incompatible version's? vmhostd teardown, or remove the directory)");
+    if (int err = nic_demux__load(s.get()))
+        dme::fail(-err, std::string("loading the NIC demux program failed: ") + std::strerror(-err));
+    return {dme::Fd::dup(bpf_program__fd(s->progs.nic_demux)), dme::Fd::dup(bpf_map__fd(s->maps.tx_ports)),
+            dme::Fd::dup(bpf_map__fd(s->maps.mac_to_port))};
+}
+
+VmHost::VmHost(const dme::Interface& uplink, dme::XdpMode mode, const std::string& state_dir)
+    : pins_(state_dir),
+      demux_(load_demux(pins_)),
+      ports_(dme::DevmapEgress::from(demux_.tx_ports.get())),
+      mode_(mode),
+      groups_(pins_.open("sg_members"), pins_.group_ids_fd())
 {
     dme::DevmapEgress::SetOptions opts;
     opts.skip_xmit_check = mode == dme::XdpMode::generic;
     ports_.set(kUplinkPort, uplink, opts);
-    auto prog = dme::IngressProgram::from(demux_->progs.nic_demux);
-    demux_attachment_ = std::make_unique<dme::XdpAttachment>(dme::XdpAttachment::attach(uplink, prog, mode));
+    attach_demux(uplink);
+    try {
+        pins_.pin(demux_.prog.get(), "nic_demux");
+        pins_.pin(demux_.tx_ports.get(), "tx_ports");
+        pins_.pin(demux_.mac_to_port.get(), "mac_to_port");
+        pins_.pin(groups_.fd(), "sg_members");
+    } catch (...) {
+        if (!demux_adopted_)
+            demux_attachment_.reset();
+        throw;
+    }
+    pins_.keep();
+}
+
+void VmHost::attach_demux(const dme::Interface& uplink)
+{
+    dme::Fd pinned = pins_.open("nic_demux");
+    auto fresh = dme::IngressProgram::from_fd(demux_.prog.get());
+    if (pinned) {
+        // The previous host's demux, if it is still on the uplink: kept when
+        // it is this build's, else swapped in one step.
+        std::unique_ptr<dme::XdpAttachment> old;
+        try {
+            old = std::make_unique<dme::XdpAttachment>(
+                dme::XdpAttachment::adopt(uplink, dme::IngressProgram::from_fd(pinned.get()), mode_));
+        } catch (const dme::Error&) {
+        }
+        if (old) {
+            demux_adopted_ = true;
+            if (same_code(pinned.get(), demux_.prog.get()))
+                demux_.prog = std::move(pinned);
+            else
+                old->replace(fresh);
+            demux_attachment_ = std::move(old);
+            return;
+        }
+    }
+    demux_attachment_ = std::make_unique<dme::XdpAttachment>(dme::XdpAttachment::attach(uplink, fresh, mode_));
 }
 
 VmHost::~VmHost()
 {
+    if (released_) {
+        vms_.clear();
+        return;
+    }
+    for (auto& [port, vm] : vms_)
+        vm->detach(*this);
     vms_.clear();
+    for (const auto& [port, rec] : pins_.records())
+        discard_pinned(port);
     demux_attachment_.reset();
-    nic_demux__destroy(demux_);
+    pins_.remove_all();
 }
 
-int VmHost::mac_to_port_fd() const { return bpf_map__fd(demux_->maps.mac_to_port); }
-int VmHost::tx_ports_fd() const { return bpf_map__fd(demux_->maps.tx_ports); }
+void VmHost::release() noexcept
+{
+    released_ = true;
+    if (demux_attachment_)
+        demux_attachment_->release();
+    for (auto& [port, vm] : vms_)
+        if (vm->guard_)
+            vm->guard_->release();
+}
 
-Vm& VmHost::add_vm(uint32_t port, const dme::Interface& tap, const VmPolicy& policy)
+int VmHost::mac_to_port_fd() const { return demux_.mac_to_port.get(); }
+int VmHost::tx_ports_fd() const { return demux_.tx_ports.get(); }
+
+Vm& VmHost::add_vm(uint32_t port, const dme::Interface& tap, const VmPolicy& policy, const std::string& name)
 {
     if (port == kUplinkPort)
         dme::fail(EINVAL, "port 0 is the uplink's: give VMs ports from 1");
     if (vms_.count(port))
         dme::fail(EEXIST, "port " + std::to_string(port) + " already has a VM");
     validate(policy);
-    std::unique_ptr<Vm> vm(new Vm(*this, port, tap, policy, mode_));
+    std::unique_ptr<Vm> vm(new Vm(*this, port, name.empty() ? "vm" + std::to_string(port) : name, tap, policy, mode_));
     groups_.add(policy);
     // Every MAC the VM may send as is also where its frames come back to.
     for (const Mac& m : allowed_macs(policy)) {
@@ -132,6 +240,87 @@ void VmHost::forget_vm(uint32_t port)
     drop_macs(port, it->second->policy(), nullptr);
     groups_.remove(it->second->policy());
     vms_.erase(it);
+    pins_.remove_vm(port);
+}
+
+void VmHost::discard_pinned(uint32_t port) noexcept
+{
+    auto records = pins_.records();
+    auto rec = records.find(port);
+    if (rec != records.end() && !vms_.count(port)) {
+        const uint32_t ifindex = rec->second.ifindex;
+        auto get = [&](const char* o) {
+            try {
+                return pins_.open(PinnedState::vm_pin(port, o));
+            } catch (const dme::Error&) {
+                return dme::Fd();
+            }
+        };
+        dme::Fd guard = get("guard"), fw_tc = get("fw_tc"), fw_xdp = get("fw_xdp");
+        // Only what is still ours comes off: the tap may be another's now.
+        if (guard) {
+            LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = guard.get());
+            bpf_xdp_attach(int(ifindex), -1,
+                           XDP_FLAGS_REPLACE | (mode_ == dme::XdpMode::generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE),
+                           &opts);
+        }
+        uint32_t tc = tc_prog(ifindex, rec->second.tc_handle, rec->second.tc_priority);
+        if (tc && tc == prog_id(fw_tc.get())) {
+            LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = int(ifindex), .attach_point = BPF_TC_EGRESS);
+            LIBBPF_OPTS(bpf_tc_opts, opts, .handle = rec->second.tc_handle, .priority = rec->second.tc_priority);
+            bpf_tc_detach(&hook, &opts);
+        }
+        uint32_t slot = slot_prog(tx_ports_fd(), port, ifindex);
+        if (slot && slot == prog_id(fw_xdp.get()))
+            bpf_map_delete_elem(tx_ports_fd(), &port);
+    }
+    pins_.remove_vm(port);
+}
+
+size_t VmHost::prune(const std::set<uint32_t>& keep) noexcept
+{
+    auto here = [&](uint32_t port) { return vms_.count(port) || keep.count(port); };
+    size_t n = 0;
+    for (const auto& [port, rec] : pins_.records())
+        if (!here(port)) {
+            discard_pinned(port);
+            n++;
+        }
+    // Slots and demux entries of VMs not here (a slot of a tap gone is
+    // already gone: the kernel clears it).
+    uint32_t key = 0, next = 0;
+    const void* prev = nullptr;
+    std::vector<uint32_t> slots;
+    while (!bpf_map_get_next_key(tx_ports_fd(), prev, &next)) {
+        bpf_devmap_val v{};
+        if (next != kUplinkPort && !here(next) && !bpf_map_lookup_elem(tx_ports_fd(), &next, &v) && v.ifindex)
+            slots.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    for (uint32_t s : slots)
+        n += bpf_map_delete_elem(tx_ports_fd(), &s) == 0;
+    std::vector<MacKey> macs;
+    MacKey mk{}, mnext{};
+    prev = nullptr;
+    while (!bpf_map_get_next_key(mac_to_port_fd(), prev, &mnext)) {
+        uint32_t port = 0;
+        if (!bpf_map_lookup_elem(mac_to_port_fd(), &mnext, &port)) {
+            const Vm* vm = this->vm(port);
+            bool owned = keep.count(port) > 0;
+            if (vm)
+                for (const Mac& m : allowed_macs(vm->policy()))
+                    owned |= std::memcmp(m.b.data(), mnext.mac, 6) == 0;
+            if (!owned)
+                macs.push_back(mnext);
+        }
+        mk = mnext;
+        prev = &mk;
+    }
+    for (const auto& m : macs)
+        n += bpf_map_delete_elem(mac_to_port_fd(), &m) == 0;
+    groups_.prune();
+    return n;
 }
 
 void VmHost::remove_vm(uint32_t port)
@@ -157,6 +346,22 @@ namespace {
 using Skel = std::unique_ptr<vm_firewall, decltype(&vm_firewall__destroy)>;
 
 // The maps a VM keeps across a policy change: its counters and flows.
+// A VM's maps, by the object's names: pinned under vm<KEY>/ by these names
+// and shown in this order.
+constexpr const char* kVmMaps[] = {"vm_identity", "vm_macs",     "vm_owned",  "vm_owned_prefixes", "allow_src4",
+                                   "allow_src6",  "allow_ports", "verdicts",  "vm_sg_rules",       "vm_ct",
+                                   "vm_frags",    "vm_ct_config", "vm_ct_stats"};
+
+// The maps write_policy() writes, from a VM's maps in kVmMaps' order.
+PolicyMaps written_maps(const std::vector<dme::Fd>& m)
+{
+    PolicyMaps p;
+    p.identity = m[0].get(), p.macs = m[1].get(), p.owned = m[2].get(), p.owned_prefixes = m[3].get();
+    p.allow_src4 = m[4].get(), p.allow_src6 = m[5].get(), p.allow_ports = m[6].get(), p.verdicts = m[7].get();
+    p.sg_rules = m[8].get(), p.ct = m[9].get(), p.ct_config = m[11].get(), p.ct_stats = m[12].get();
+    return p;
+}
+
 struct KeptState {
     int verdicts = -1, ct = -1, frags = -1, ct_stats = -1;
 };
@@ -191,6 +396,14 @@ Skel load_firewall(VmHost& host, const VmPolicy& policy, const KeptState& keep)
     return skel;
 }
 
+// Whether a kept flow table is the size the policy asks for.
+bool ct_info_matches(int ct_fd, const VmPolicy& p)
+{
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    return ct_fd >= 0 && !bpf_obj_get_info_by_fd(ct_fd, &info, &len) && info.max_entries == p.conntrack.max_flows;
+}
+
 dme::DevmapEgress::SetOptions slot_options(dme::XdpMode mode)
 {
     dme::DevmapEgress::SetOptions opts;
@@ -199,20 +412,165 @@ dme::DevmapEgress::SetOptions slot_options(dme::XdpMode mode)
 }
 }  // namespace
 
-Vm::Vm(VmHost& host, uint32_t port, dme::Interface tap, VmPolicy policy, dme::XdpMode mode)
-    : port_(port), tap_(std::move(tap)), policy_(std::move(policy)), mode_(mode)
+Vm::Vm(VmHost& host, uint32_t port, std::string name, dme::Interface tap, VmPolicy policy, dme::XdpMode mode)
+    : port_(port), name_(std::move(name)), tap_(std::move(tap)), policy_(std::move(policy)), mode_(mode)
 {
+    auto records = host.pins().records();
+    auto rec = records.find(port_);
+    if (rec != records.end() && rec->second.ifindex == tap_.ifindex() && name_ == rec->second.name)
+        adopt_pinned(host, rec->second);
+    else
+        attach_fresh(host);
+}
+
+void Vm::attach_fresh(VmHost& host)
+{
+    // What a previous host left in this slot is another VM's, or this one's
+    // on a tap gone: off first, and its pins with it.
+    host.discard_pinned(port_);
     Skel skel = load_firewall(host, policy_, {});
     host.ports().set(port_, tap_, dme::EgressProgram::from(skel->progs.vm_fw_xdp), slot_options(mode_));
     try {
         attach_tc(bpf_program__fd(skel->progs.vm_fw_tc));
         guard_ = std::make_unique<dme::XdpAttachment>(
             dme::XdpAttachment::attach(tap_, dme::IngressProgram::from(skel->progs.vm_guard), mode_));
+        adopt(skel.get());
+        pin(host, skel.get());
     } catch (...) {
         detach(host);  // nothing half attached stays behind
         throw;
     }
-    adopt(skel.get());
+    origin_ = Origin::attached;
+}
+
+const VmHost::Tags& VmHost::firewall_tags()
+{
+    if (!tags_) {
+        Skel skel(vm_firewall__open(), vm_firewall__destroy);
+        if (!skel || bpf_map__reuse_fd(skel->maps.tx_ports, tx_ports_fd()) ||
+            bpf_map__reuse_fd(skel->maps.mac_to_port, mac_to_port_fd()) ||
+            bpf_map__reuse_fd(skel->maps.vm_sg_members, groups_.fd()))
+            dme::fail(errno, "opening the VM firewall object failed");
+        bpf_program__set_autoload(skel->progs.vm_guard_tc, false);
+        if (int err = vm_firewall__load(skel.get()))
+            dme::fail(-err, std::string("loading the VM firewall failed: ") + std::strerror(-err));
+        tags_ = std::make_unique<Tags>();
+        for (auto [p, tag] : {std::pair{skel->progs.vm_fw_xdp, &tags_->fw_xdp}, {skel->progs.vm_fw_tc, &tags_->fw_tc},
+                              {skel->progs.vm_guard, &tags_->guard}}) {
+            bpf_prog_info info = prog_info(bpf_program__fd(p));
+            std::memcpy(tag->data(), info.tag, tag->size());
+        }
+    }
+    return *tags_;
+}
+
+void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
+{
+    // From the pins alone: opening objects by id takes CAP_SYS_ADMIN, which
+    // the unit does not give.
+    auto get = [&](const char* o) { return host.pins().open(PinnedState::vm_pin(port_, o)); };
+    dme::Fd guard = get("guard"), fw_xdp = get("fw_xdp"), fw_tc = get("fw_tc");
+    std::vector<dme::Fd> maps;
+    bool all_maps = true;
+    for (const char* m : kVmMaps) {
+        maps.push_back(get(m));
+        all_maps = all_maps && maps.back();
+    }
+    dme::Fd verdicts = dme::Fd::dup(maps[7].get()), ct = dme::Fd::dup(maps[9].get());
+    dme::Fd frags = dme::Fd::dup(maps[10].get()), ct_stats = dme::Fd::dup(maps[12].get());
+    auto tag_is = [](int fd, const std::array<uint8_t, BPF_TAG_SIZE>& want) {
+        bpf_prog_info info = prog_info(fd);
+        return info.id && std::memcmp(info.tag, want.data(), want.size()) == 0;
+    };
+    // Where each hook stands: ours (the pinned program), or not.
+    const bool slot_ours = fw_xdp && slot_prog(host.tx_ports_fd(), port_, tap_.ifindex()) == prog_id(fw_xdp.get());
+    const bool tc_ours = fw_tc && tc_prog(tap_.ifindex(), rec.tc_handle, rec.tc_priority) == prog_id(fw_tc.get());
+    std::unique_ptr<dme::XdpAttachment> guard_att;
+    if (guard) {
+        try {
+            guard_att = std::make_unique<dme::XdpAttachment>(
+                dme::XdpAttachment::adopt(tap_, dme::IngressProgram::from_fd(guard.get()), mode_));
+        } catch (const dme::Error&) {
+        }
+    }
+    // Whether the pinned programs are this build's with this policy.
+    bool current = false;
+    if (fw_xdp && fw_tc && guard && all_maps) {
+        const auto& tags = host.firewall_tags();
+        current = tag_is(fw_xdp.get(), tags.fw_xdp) && tag_is(fw_tc.get(), tags.fw_tc) &&
+                  tag_is(guard.get(), tags.guard) && ct_info_matches(ct.get(), policy_) &&
+                  holds_policy(written_maps(maps), policy_, host.groups().ids_for(policy_));
+    }
+    tc_handle_ = tc_ours ? rec.tc_handle : 0;
+    tc_priority_ = tc_ours ? rec.tc_priority : 0;
+    if (current && slot_ours && tc_ours && guard_att) {
+        // Nothing to change: the kernel keeps running what it runs.
+        guard_ = std::move(guard_att);
+        verdicts_ = std::move(verdicts);
+        ct_ = std::move(ct);
+        frags_ = std::move(frags);
+        ct_stats_ = std::move(ct_stats);
+        fw_xdp_ = std::move(fw_xdp);
+        fw_tc_ = std::move(fw_tc);
+        fw_guard_ = std::move(guard);
+        objects_ = {};
+        for (int fd : {fw_xdp_.get(), fw_tc_.get(), fw_guard_.get()})
+            objects_.prog_ids.push_back(prog_id(fd));
+        for (size_t i = 0; i < maps.size(); i++) {
+            bpf_map_info info{};
+            uint32_t len = sizeof(info);
+            bpf_obj_get_info_by_fd(maps[i].get(), &info, &len);
+            objects_.map_ids.push_back(info.id);
+            objects_.map_names.push_back(kVmMaps[i]);
+        }
+        origin_ = Origin::adopted;
+        return;
+    }
+    // A new object keeping the VM's counters and flows, swapped in where
+    // ours is and attached where nothing is: never a moment unguarded.
+    KeptState keep{verdicts.get(), ct_info_matches(ct.get(), policy_) ? ct.get() : -1, frags.get(),
+                   ct_stats.get()};
+    Skel skel = load_firewall(host, policy_, keep);
+    host.ports().set(port_, tap_, dme::EgressProgram::from(skel->progs.vm_fw_xdp), slot_options(mode_));
+    try {
+        if (tc_ours)
+            replace_tc(bpf_program__fd(skel->progs.vm_fw_tc));
+        else
+            attach_tc(bpf_program__fd(skel->progs.vm_fw_tc));
+        auto fresh = dme::IngressProgram::from(skel->progs.vm_guard);
+        if (guard_att) {
+            guard_att->replace(fresh);
+            guard_ = std::move(guard_att);
+        } else {
+            guard_ = std::make_unique<dme::XdpAttachment>(dme::XdpAttachment::attach(tap_, fresh, mode_));
+        }
+        adopt(skel.get());
+        pin(host, skel.get());
+    } catch (...) {
+        detach(host);
+        throw;
+    }
+    origin_ = Origin::repaired;
+}
+
+void Vm::pin(VmHost& host, const vm_firewall* skel) const
+{
+    PinnedState& pins = host.pins();
+    if (!pins.enabled())
+        return;
+    pins.make_vm_dir(port_);
+    const std::pair<const char*, int> progs[] = {
+        {"guard", fw_guard_.get()}, {"fw_xdp", fw_xdp_.get()}, {"fw_tc", fw_tc_.get()}};
+    for (auto [name, fd] : progs)
+        pins.pin(fd, PinnedState::vm_pin(port_, name));
+    for (const char* name : kVmMaps)
+        pins.pin(bpf_map__fd(bpf_object__find_map_by_name(skel->obj, name)), PinnedState::vm_pin(port_, name));
+    VmRecord rec{};
+    std::memcpy(rec.name, name_.data(), std::min(name_.size(), kPinnedNameMax));
+    rec.ifindex = tap_.ifindex();
+    rec.tc_handle = tc_handle_;
+    rec.tc_priority = tc_priority_;
+    pins.put_record(port_, rec);
 }
 
 void Vm::replace(VmHost& host, const VmPolicy& policy)
@@ -245,6 +603,7 @@ void Vm::replace(VmHost& host, const VmPolicy& policy)
     }
     policy_ = policy;
     adopt(skel.get());
+    pin(host, skel.get());
 }
 
 void Vm::adopt(const vm_firewall* skel)
@@ -256,13 +615,9 @@ void Vm::adopt(const vm_firewall* skel)
         if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
             objects_.prog_ids.push_back(info.id);
     }
-    for (auto* m : {skel->maps.vm_identity, skel->maps.vm_macs, skel->maps.vm_owned, skel->maps.vm_owned_prefixes,
-                    skel->maps.allow_src4, skel->maps.allow_src6, skel->maps.allow_ports, skel->maps.verdicts,
-                    skel->maps.vm_sg_rules, skel->maps.vm_ct, skel->maps.vm_frags, skel->maps.vm_ct_config,
-                    skel->maps.vm_ct_stats})
-    {
-        objects_.map_ids.push_back(map_id(m));
-        objects_.map_names.push_back(bpf_map__name(m));
+    for (const char* name : kVmMaps) {
+        objects_.map_ids.push_back(map_id(bpf_object__find_map_by_name(skel->obj, name)));
+        objects_.map_names.push_back(name);
     }
     verdicts_ = dme::Fd::dup(bpf_map__fd(skel->maps.verdicts));
     ct_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct));
@@ -270,6 +625,7 @@ void Vm::adopt(const vm_firewall* skel)
     ct_stats_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct_stats));
     fw_xdp_ = dme::Fd::dup(bpf_program__fd(skel->progs.vm_fw_xdp));
     fw_tc_ = dme::Fd::dup(bpf_program__fd(skel->progs.vm_fw_tc));
+    fw_guard_ = dme::Fd::dup(bpf_program__fd(skel->progs.vm_guard));
 }
 
 Vm::~Vm() { guard_.reset(); }
@@ -284,6 +640,7 @@ void Vm::detach(VmHost& host) noexcept
         tc_handle_ = 0;
     }
     host.ports().erase(port_);
+    host.pins().remove_vm(port_);
 }
 
 void Vm::attach_tc(int prog_fd)

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,10 +17,10 @@
 
 #include "conntrack_stats.hpp"
 #include "group_members.hpp"
+#include "pinned_state.hpp"
 #include "policy.hpp"
 #include "vm_policy_types.h"
 
-struct nic_demux;
 struct vm_firewall;
 
 namespace vmhost {
@@ -38,6 +39,12 @@ struct VmObjects {
 
 class Vm {
 public:
+    // How the VM's programs came to be on its tap.
+    enum class Origin {
+        attached,  // loaded and attached here
+        adopted,   // a previous daemon's, left pinned, found right: nothing changed
+        repaired,  // a previous daemon's, with a stale policy or program, or a hook missing: swapped or attached
+    };
     ~Vm();
     Vm(const Vm&) = delete;
     Vm& operator=(const Vm&) = delete;
@@ -50,10 +57,19 @@ public:
     ConntrackStats conntrack() const;
     int conntrack_fd() const noexcept { return ct_.get(); }
     const VmObjects& objects() const noexcept { return objects_; }
+    Origin origin() const noexcept { return origin_; }
 
 private:
     friend class VmHost;
-    Vm(class VmHost& host, uint32_t port, dme::Interface tap, VmPolicy policy, dme::XdpMode mode);
+    Vm(class VmHost& host, uint32_t port, std::string name, dme::Interface tap, VmPolicy policy, dme::XdpMode mode);
+    // Takes over what a previous daemon left for this VM on this tap
+    // (`rec`, and the pins of its slot key), changing only what is not as
+    // `policy` and this build's programs want it.
+    void adopt_pinned(VmHost& host, const VmRecord& rec);
+    void attach_fresh(VmHost& host);
+    // Pins what a next daemon needs to adopt the VM: its programs, the
+    // maps of `skel` (the object they came from), and its record.
+    void pin(VmHost& host, const vm_firewall* skel) const;
     // A new object with `policy` takes the place of the running one at each
     // hook in one step (slot, tc filter, guard), keeping the VM's counters
     // and tracked flows: each frame meets the old policy or the new.
@@ -65,6 +81,7 @@ private:
     void adopt(const vm_firewall* skel);
 
     uint32_t port_;
+    std::string name_;
     dme::Interface tap_;
     VmPolicy policy_;
     dme::XdpMode mode_;
@@ -73,9 +90,10 @@ private:
     // a failed replace can put them back: the kernel holds the rest (slot,
     // tc filter, XDP attachment), so a thousand VMs cost few fds here.
     dme::Fd verdicts_, ct_, frags_, ct_stats_;
-    dme::Fd fw_xdp_, fw_tc_;
+    dme::Fd fw_xdp_, fw_tc_, fw_guard_;
     uint32_t tc_handle_ = 0, tc_priority_ = 0;
     std::unique_ptr<dme::XdpAttachment> guard_;
+    Origin origin_ = Origin::attached;
 };
 
 class VmHost {
@@ -83,12 +101,19 @@ public:
     // The uplink takes slot key 0 of the port map; VMs use keys from 1.
     static constexpr uint32_t kUplinkPort = 0;
 
-    VmHost(const dme::Interface& uplink, dme::XdpMode mode = dme::XdpMode::native);
+    // With a state directory (PinnedState), the host's program and maps and
+    // each VM's are pinned there, and what a previous host left there is
+    // taken over: the NIC demux stays attached if it is this build's. Without
+    // one, nothing is pinned.
+    VmHost(const dme::Interface& uplink, dme::XdpMode mode = dme::XdpMode::native, const std::string& state_dir = {});
+    // Detaches everything and removes the pins, unless release() was called.
     ~VmHost();
     VmHost(const VmHost&) = delete;
     VmHost& operator=(const VmHost&) = delete;
 
-    Vm& add_vm(uint32_t port, const dme::Interface& tap, const VmPolicy& policy);
+    // A VM's policy on its tap, in slot `port`. A VM a previous host left
+    // pinned in this slot on this tap is adopted (Vm::origin()).
+    Vm& add_vm(uint32_t port, const dme::Interface& tap, const VmPolicy& policy, const std::string& name = {});
     // A VM's new policy, in place (Vm::replace): its groups, MACs in the
     // demux table and programs follow. Throws dme::Error, the VM left as it
     // was, if the new policy cannot be enforced.
@@ -97,6 +122,22 @@ public:
     void forget_vm(uint32_t port);
     // A VM no longer configured whose tap stays: its programs come off too.
     void remove_vm(uint32_t port);
+    // What a previous host left pinned, by slot key.
+    std::map<uint32_t, VmRecord> pinned_vms() const { return pins_.records(); }
+    bool demux_adopted() const noexcept { return demux_adopted_; }
+    // Takes a pinned VM's programs off its tap where they still are, and
+    // its pins away: a VM gone from the configuration while no daemon ran.
+    void discard_pinned(uint32_t port) noexcept;
+    // After the VMs of the configuration are added: what a previous host
+    // left and no VM here owns goes (records, slots, demux MACs, group
+    // members). The slot keys in `keep` keep theirs: VMs whose taps are
+    // there but whose adoption failed stay guarded by what they had, rather
+    // than open. Returns how many entries went.
+    size_t prune(const std::set<uint32_t>& keep = {}) noexcept;
+    // Lets go of the datapath without detaching it: it keeps enforcing the
+    // policies in force, pinned, for the next host to adopt.
+    void release() noexcept;
+    PinnedState& pins() noexcept { return pins_; }
     Vm* vm(uint32_t port);
     const Vm* vm(uint32_t port) const;
     dme::DevmapEgress& ports() noexcept { return ports_; }
@@ -109,9 +150,26 @@ private:
     // when null), unless another VM has taken them since.
     void drop_macs(uint32_t port, const VmPolicy& old, const VmPolicy* now) noexcept;
 
-    nic_demux* demux_ = nullptr;
+    friend class Vm;
+    // The kernel's tags of this build's firewall programs, to tell whether
+    // pinned ones are this build's: loaded once, when first needed.
+    struct Tags {
+        std::array<uint8_t, 8> fw_xdp, fw_tc, guard;  // BPF_TAG_SIZE
+    };
+    const Tags& firewall_tags();
+    std::unique_ptr<Tags> tags_;
+
+    struct Demux {
+        dme::Fd prog, tx_ports, mac_to_port;
+    };
+    static Demux load_demux(const PinnedState& pins);
+    void attach_demux(const dme::Interface& uplink);
+
+    PinnedState pins_;
+    Demux demux_;
     dme::DevmapEgress ports_;
     std::unique_ptr<dme::XdpAttachment> demux_attachment_;
+    bool demux_adopted_ = false, released_ = false;
     dme::XdpMode mode_;
     GroupMembers groups_;
     std::map<uint32_t, std::unique_ptr<Vm>> vms_;

@@ -3,7 +3,10 @@
 //   vmhostd run FILE     enforce it: attach each VM's policy when its tap
 //                        appears, forget it when the tap goes; SIGHUP or
 //                        vmhostctl reload re-reads FILE; SIGINT or SIGTERM
-//                        end it. One log line per event, on stderr.
+//                        end it, leaving the datapath running and pinned
+//                        for the next vmhostd to adopt. One log line per
+//                        event, on stderr.
+//   vmhostd teardown FILE  remove what vmhostd left: programs, pins
 // Exits 0, or 1 with the cause on stderr.
 #include <CLI/CLI.hpp>
 
@@ -36,6 +39,10 @@ int main(int argc, char** argv)
     auto* r = app.add_subcommand("run", "enforce a configuration until SIGINT or SIGTERM; SIGHUP reloads it");
     r->add_option("FILE", opts.config_path, "the configuration (TOML)")->required();
     r->add_option("--socket", opts.control_path, "the control socket vmhostctl talks to")->capture_default_str();
+    auto* t = app.add_subcommand("teardown", "remove the datapath a stopped vmhostd left: every VM's programs, "
+                                             "the NIC demux and the pins (refused while vmhostd runs)");
+    t->add_option("FILE", opts.config_path, "the configuration (TOML)")->required();
+    t->add_option("--socket", opts.control_path, "the control socket of a running vmhostd")->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -44,9 +51,13 @@ int main(int argc, char** argv)
     try {
         if (c->parsed())
             return check(path);
-        vmhost::Service(opts, [](const std::string& line) {
+        vmhost::Service service(opts, [](const std::string& line) {
             std::fprintf(stderr, "vmhostd: %s\n", line.c_str());
-        }).run();
+        });
+        if (t->parsed())
+            service.teardown();
+        else
+            service.run();
         return 0;
     } catch (const vmhost::ConfigError& e) {
         std::fprintf(stderr, "%s\n", e.what());
