@@ -121,10 +121,16 @@ void PinnedState::pin(int fd, const std::string& name) const
 {
     if (!enabled())
         return;
-    // bpffs refuses names with a dot (EPERM): the staging pin is NAME_new.
-    const std::string path = dir_ + "/" + name, tmp = path + "_new";
+    const std::string path = dir_ + "/" + name;
+    if (bpf_obj_pin(fd, path.c_str()) == 0)
+        return;  // nothing was there: the common case, a VM's first pin
+    if (errno != EEXIST)
+        dme::fail(errno, "pinning " + path + " failed: " + std::strerror(errno));
+    // Replacing: bpffs renames over an existing pin, so there is no moment
+    // without one. It refuses names with a dot (EPERM): the staging pin is
+    // NAME_new.
+    const std::string tmp = path + "_new";
     unlink(tmp.c_str());
-    // bpffs renames over an existing pin: no moment without one.
     if (bpf_obj_pin(fd, tmp.c_str()) || rename(tmp.c_str(), path.c_str())) {
         int err = errno;
         unlink(tmp.c_str());
@@ -183,6 +189,15 @@ std::map<uint32_t, VmRecord> PinnedState::records() const
         prev = &key;
     }
     return out;
+}
+
+std::optional<VmRecord> PinnedState::record(uint32_t port) const
+{
+    VmRecord r{};
+    if (!enabled() || bpf_map_lookup_elem(vms_.get(), &port, &r))
+        return std::nullopt;
+    r.name[kPinnedNameMax] = 0;
+    return r;
 }
 
 void PinnedState::put_record(uint32_t port, const VmRecord& r)

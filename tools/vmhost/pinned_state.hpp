@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <devmap_egress/fd.hpp>
@@ -58,6 +59,8 @@ public:
     void remove_all() noexcept;
 
     std::map<uint32_t, VmRecord> records() const;
+    // One VM's record: one lookup, where records() reads them all.
+    std::optional<VmRecord> record(uint32_t port) const;
     void put_record(uint32_t port, const VmRecord& r);
 
     // Group name -> id, as GroupMembers hands them out (-1 when disabled).

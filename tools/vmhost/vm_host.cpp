@@ -245,10 +245,9 @@ void VmHost::forget_vm(uint32_t port)
 
 void VmHost::discard_pinned(uint32_t port) noexcept
 {
-    auto records = pins_.records();
-    auto rec = records.find(port);
-    if (rec != records.end() && !vms_.count(port)) {
-        const uint32_t ifindex = rec->second.ifindex;
+    const auto rec = pins_.record(port);
+    if (rec && !vms_.count(port)) {
+        const uint32_t ifindex = rec->ifindex;
         auto get = [&](const char* o) {
             try {
                 return pins_.open(PinnedState::vm_pin(port, o));
@@ -264,10 +263,10 @@ void VmHost::discard_pinned(uint32_t port) noexcept
                            XDP_FLAGS_REPLACE | (mode_ == dme::XdpMode::generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE),
                            &opts);
         }
-        uint32_t tc = tc_prog(ifindex, rec->second.tc_handle, rec->second.tc_priority);
+        uint32_t tc = tc_prog(ifindex, rec->tc_handle, rec->tc_priority);
         if (tc && tc == prog_id(fw_tc.get())) {
             LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = int(ifindex), .attach_point = BPF_TC_EGRESS);
-            LIBBPF_OPTS(bpf_tc_opts, opts, .handle = rec->second.tc_handle, .priority = rec->second.tc_priority);
+            LIBBPF_OPTS(bpf_tc_opts, opts, .handle = rec->tc_handle, .priority = rec->tc_priority);
             bpf_tc_detach(&hook, &opts);
         }
         uint32_t slot = slot_prog(tx_ports_fd(), port, ifindex);
@@ -415,10 +414,9 @@ dme::DevmapEgress::SetOptions slot_options(dme::XdpMode mode)
 Vm::Vm(VmHost& host, uint32_t port, std::string name, dme::Interface tap, VmPolicy policy, dme::XdpMode mode)
     : port_(port), name_(std::move(name)), tap_(std::move(tap)), policy_(std::move(policy)), mode_(mode)
 {
-    auto records = host.pins().records();
-    auto rec = records.find(port_);
-    if (rec != records.end() && rec->second.ifindex == tap_.ifindex() && name_ == rec->second.name)
-        adopt_pinned(host, rec->second);
+    const auto rec = host.pins().record(port_);
+    if (rec && rec->ifindex == tap_.ifindex() && name_ == rec->name)
+        adopt_pinned(host, *rec);
     else
         attach_fresh(host);
 }
