@@ -5,9 +5,9 @@
 // and for taps that come one at a time beside the thousand),
 // and checks that nothing stays behind: programs, maps, slots, demux
 // entries, group members.
-// Hidden ([.]) from make test for now: on the ASan build, the kernel's
-// "no such device" for taps that exist (docs/NOTES.md) outlasts the
-// daemon's fallback and a VM stays unenforced. Run it by its tag:
+// On the ASan build the kernel's "no such device" for taps that exist
+// (docs/NOTES.md) can outlast the daemon's fallback; its retry (200 ms,
+// backing off) enforces the VM once the kernel answers. Alone:
 //   build/tests/kernel/kernel-tests "[churn]"
 #include <catch2/catch.hpp>
 
@@ -78,7 +78,7 @@ double percentile(std::vector<double> v, double p)
 }  // namespace
 
 TEST_CASE("vmhostd: a thousand taps come and go under traffic, with time to policy and nothing left behind",
-          "[.][vmhost][vmhostd][scale][churn]")
+          "[vmhost][vmhostd][scale][churn]")
 {
     const int n = tap_count(), paced = 50;
     Target uplink("vdnic"), steady("vdsteady");
@@ -96,10 +96,11 @@ TEST_CASE("vmhostd: a thousand taps come and go under traffic, with time to poli
         daemon_tid = gettid();
         while (!stop) {
             pollfd p{d.fd(), POLLIN, 0};
-            if (poll(&p, 1, 20) > 0) {
-                std::lock_guard<std::mutex> l(mu);
+            const int ready = poll(&p, 1, 20);
+            std::lock_guard<std::mutex> l(mu);
+            if (ready > 0)
                 d.on_readable();
-            }
+            d.retry_due();
         }
     });
     auto status = [&] {

@@ -217,7 +217,7 @@ void Daemon::on_readable()
             bool there = false;
             for (const auto& l : events)
                 there |= v.status.ifindex == l.ifindex;
-            if (v.status.ifindex && !there)
+            if (v.status.ifindex && !there && !watch_.exists(*v.status.ifindex))
                 events.push_back({LinkEvent::Kind::gone, *v.status.ifindex, "", {}});
         }
     }

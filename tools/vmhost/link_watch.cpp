@@ -6,6 +6,8 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -60,6 +62,14 @@ LinkWatch::LinkWatch() : sock_(nl_socket_alloc())
         err = nl_socket_add_membership(sock_, RTNLGRP_LINK);
     if (!err)
         err = nl_socket_set_nonblocking(sock_);
+    if (!err) {
+        // A thousand taps appearing at once overflow the default 208 KiB
+        // (ENOBUFS, then a full relist); 16 MiB holds such a burst.
+        // SO_RCVBUFFORCE goes past net.core.rmem_max with CAP_NET_ADMIN.
+        int size = 16 << 20;
+        if (setsockopt(nl_socket_get_fd(sock_), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+            nl_socket_set_buffer_size(sock_, size, 0);
+    }
     if (err) {
         nl_socket_free(sock_);
         dme::fail(EIO, std::string("subscribing to link notifications failed: ") + nl_geterror(err));
@@ -84,6 +94,18 @@ std::vector<LinkEvent> LinkWatch::list() const
     nl_cache_foreach(cache, on_object, &c);
     nl_cache_free(cache);
     return out;
+}
+
+bool LinkWatch::exists(uint32_t ifindex) const
+{
+    std::unique_ptr<nl_sock, decltype(&nl_socket_free)> sk(nl_socket_alloc(), nl_socket_free);
+    if (!sk || nl_connect(sk.get(), NETLINK_ROUTE))
+        return true;  // cannot tell: keep it
+    rtnl_link* link = nullptr;
+    int err = rtnl_link_get_kernel(sk.get(), int(ifindex), nullptr, &link);
+    if (link)
+        rtnl_link_put(link);
+    return err != -NLE_NODEV && err != -NLE_OBJ_NOTFOUND;
 }
 
 std::vector<LinkEvent> LinkWatch::drain()

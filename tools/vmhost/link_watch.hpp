@@ -33,6 +33,10 @@ public:
 
     // Every link there is now, as `present` events.
     std::vector<LinkEvent> list() const;
+    // Whether the link `ifindex` still exists, asked of rtnetlink by index
+    // (a dump taken while links come and go may miss one; ioctl lookups
+    // have answered ENODEV for links being registered).
+    bool exists(uint32_t ifindex) const;
     // For poll(): readable when notifications wait.
     int fd() const;
     // The notifications that wait, in order; returns without blocking.
