@@ -59,6 +59,8 @@ TEST_CASE("vmhostd: a VM's policy follows its tap, matched by libvirt's tap MAC 
     CHECK(d.host().ports().get(1).has_value());
     CHECK(xdp_prog_on(tap_a.near().ifindex) != 0);  // the guard
     CHECK(logged(log, "vm a: tap vdtapa (ifindex " + std::to_string(tap_a.near().ifindex) + ") seen; policy enforced"));
+    // What the kernel does with egress programs is said at start (root: probed).
+    CHECK(logged(log, "kernel: egress bypass affected") != logged(log, "kernel: egress bypass not affected"));
 
     // VM b's tap appears with the kernel's random MAC, then gets libvirt's.
     Target tap_b("vdtapb");

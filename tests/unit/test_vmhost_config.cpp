@@ -117,6 +117,7 @@ TEST_CASE("vmhost config: each bad file is refused naming file, line, field and 
         {"bad xdp mode", "[host]\nuplink = \"eth0\"\nxdp_mode = \"fast\"\n", {"cfg.toml:3:", "host.xdp_mode", "\"native\"", "\"generic\""}},
         {"bad metrics", "[host]\nuplink = \"eth0\"\nmetrics = \"localhost\"\n", {"cfg.toml:3:", "host.metrics", "ADDRESS:PORT"}},
         {"unknown host key", "[host]\nuplink = \"eth0\"\nuplnk = \"x\"\n", {"cfg.toml:3:", "host.uplnk", "unknown key", "uplink"}},
+        {"a VM on the uplink", "[host]\nuplink = \"eth0\"\n[[vm]]\nname = \"a\"\nmac = \"52:54:00:00:00:01\"\ntap = \"eth0\"\n", {"cfg.toml:", "vm 'a': tap", "'eth0' is the uplink", "the VM's own tap"}},
         {"relative state_dir", "[host]\nuplink = \"eth0\"\nstate_dir = \"vmhostd\"\n", {"cfg.toml:3:", "host.state_dir", "absolute path on bpffs"}},
         {"VM name too long for its pin", "[host]\nuplink = \"eth0\"\n[[vm]]\nname = \"" + std::string(64, 'n') + "\"\nmac = \"52:54:00:00:00:01\"\n", {"cfg.toml:4:", "name", "64 characters; expected at most 63"}},
         {"group name too long", vm("groups = [\"" + std::string(64, 'g') + "\"]\n"), {"cfg.toml:7:", "vm 'a': groups", "longer than 63"}},

@@ -324,7 +324,7 @@ std::optional<VmConfig> parse_vm(Checker& c, const toml::value& t, size_t index)
 }
 
 // What two VMs must not share, and the groups rules name.
-void check_host(Checker& c, const toml::value& vms, const std::vector<VmConfig>& parsed)
+void check_host(Checker& c, const toml::value& vms, const std::vector<VmConfig>& parsed, const std::string& uplink)
 {
     std::map<std::string, std::string> names, macs, taps, addrs;
     std::set<std::string> groups;
@@ -341,6 +341,12 @@ void check_host(Checker& c, const toml::value& vms, const std::vector<VmConfig>&
         once(macs, vm.policy.mac.str(), vm.name, "mac");
         if (vm.tap)
             once(taps, *vm.tap, vm.name, "tap");
+        // The uplink's slot and the VM's would be two devmap entries for one
+        // device: on a kernel with the egress bypass, frames of one entry
+        // can skip the other's program (docs/NOTES.md).
+        if (vm.tap && *vm.tap == uplink)
+            c.problem(vms, "vm '" + vm.name + "': tap",
+                      "'" + uplink + "' is the uplink (host.uplink); expected the VM's own tap");
         for (const auto& a : vm.policy.addrs)
             once(addrs, a.str(), vm.name, "address");
         for (const auto& r : vm.policy.rules)
@@ -404,7 +410,7 @@ HostConfig parse_config(const std::string& text, const std::string& name)
             for (const auto& v : vms->as_array())
                 if (auto vm = parse_vm(c, v, i++))
                     cfg.vms.push_back(std::move(*vm));
-            check_host(c, *vms, cfg.vms);
+            check_host(c, *vms, cfg.vms, cfg.uplink);
         }
     }
     if (!c.problems().empty())

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <set>
 
+#include <bpf_ext/errors.h>
+#include <bpf_ext/probe.h>
 #include <devmap_egress/error.hpp>
 
 namespace vmhost {
@@ -30,6 +32,8 @@ Daemon::Daemon(HostConfig cfg, Log log) : cfg_(std::move(cfg)), log_(std::move(l
             dme::fail(e.code(), "uplink '" + cfg_.uplink + "': " + e.what() + " (host.uplink in the configuration)");
         }
     }();
+    uplink_ifindex_ = uplink.ifindex();
+    log_(kernel_report());
     host_ = std::make_unique<VmHost>(uplink, cfg_.mode, cfg_.state_dir);
     const auto pinned = host_->pinned_vms();
     log_("uplink " + cfg_.uplink + ": NIC demux " +
@@ -74,6 +78,27 @@ Daemon::Daemon(HostConfig cfg, Log log) : cfg_(std::move(cfg)), log_(std::move(l
         log_("removed " + std::to_string(n) + " entries left by the previous daemon for VMs no longer there");
 }
 
+std::string Daemon::kernel_report()
+{
+    // The probe redirects live frames between two veths it makes in a
+    // namespace of its own, and reports whether an entry's program can be
+    // skipped when frames for one device come through different entries.
+    bpfext_bypass_report r{};
+    r.sz = sizeof(r);
+    const int err = bpfext_probe_egress_bypass(&r);
+    std::string bypass = err == -EPERM ? "not probed (its namespace needs CAP_SYS_ADMIN; 'devmapctl probe' as root tells)"
+                         : err         ? std::string("unknown (") + bpfext_errmsg() + ")"
+                         : r.affected  ? "affected"
+                                       : "not affected";
+    bpfext_features f{};
+    f.sz = sizeof(f);
+    const bool defaults = !bpfext_probe(&f) && f.default_prog == BPFEXT_SUPPORTED;
+    return "kernel: egress bypass " + bypass +
+           "; this host's layout does not meet it (one devmap slot per tap, every redirect to a tap through "
+           "its slot, no VM on the uplink); map-wide default programs " +
+           (defaults ? "available (not used yet: each VM has its own policy maps)" : "not available");
+}
+
 void Daemon::release() noexcept
 {
     host_->release();
@@ -92,6 +117,8 @@ uint32_t Daemon::take_port(std::set<uint32_t>& taken)
 
 Daemon::Entry* Daemon::match(const LinkEvent& e)
 {
+    if (e.ifindex == uplink_ifindex_)
+        return nullptr;  // never a VM's tap, whatever its MAC (see kernel_report)
     for (auto& v : vms_)
         if (v.cfg.tap ? e.name == *v.cfg.tap : e.mac == libvirt_tap_mac(v.cfg.policy.mac))
             return &v;

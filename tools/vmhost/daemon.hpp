@@ -101,9 +101,12 @@ private:
     void enforce(Entry& v, uint32_t ifindex, const std::string& tap, const Mac& tap_mac);
     void unenforce(Entry& v, const std::string& why);
     static uint32_t take_port(std::set<uint32_t>& taken);
+    // What the running kernel does with egress programs, for the log.
+    static std::string kernel_report();
 
     HostConfig cfg_;
     Log log_;
+    uint32_t uplink_ifindex_ = 0;
     LinkWatch watch_;  // subscribed before the first listing
     std::unique_ptr<VmHost> host_;
     std::vector<Entry> vms_;  // in the configuration's order
