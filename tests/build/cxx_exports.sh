@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libdevmap-egress.so exports the C++ API and nothing else: every exported
-# symbol is in namespace dme (or its vtables and type information), at the
-# map's version; its soname is libdevmap-egress.so.<major>; it takes the C
+# symbol is in namespace dme (or its vtables and type information), at one
+# of the map's versions; its soname is libdevmap-egress.so.<major>; it takes the C
 # calls from libbpf-ext.so at that library's version, never a copy of them;
 # and the classes a user needs are there.
 #   cxx_exports.sh LIBDEVMAP_EGRESS_SO MAP_FILE LIBBPF_EXT_SO C_MAP_FILE
@@ -15,9 +15,11 @@ names=$(nm -DC --defined-only "$so" | awk '$2 != "A"' | cut -d' ' -f3- | sed 's/
 echo "exported by $(basename "$so"): $(wc -l <<<"$names") symbols"
 stray=$(grep -vE '^(dme::|typeinfo for dme::|typeinfo name for dme::|vtable for dme::)' <<<"$names")
 [ -z "$stray" ] || fail "exported outside namespace dme: $(head -5 <<<"$stray" | tr '\n' ';')"
-node=$(grep -oE '^DEVMAP_EGRESS_[0-9.]+' "$map" | tail -1)
+# Every symbol at one of the map's nodes, and every node used: a node
+# holds at least the exports it was made for.
+nodes=$(grep -oE '^DEVMAP_EGRESS_[0-9.]+' "$map" | sort -u)
 versions=$(awk '{ sub(/^[^@]*@+/, "", $3); print $3 }' <<<"$defined" | sort -u)
-[ "$versions" = "$node" ] || fail "symbol versions '$(tr '\n' ' ' <<<"$versions")', want '$node'"
+[ "$versions" = "$nodes" ] || fail "symbol versions '$(tr '\n' ' ' <<<"$versions")', want the map's nodes '$(tr '\n' ' ' <<<"$nodes")'"
 for want in 'dme::DevmapEgress::open(' 'dme::Cpumap::create(' 'dme::BpfObject::open_file(' 'typeinfo for dme::Error'; do
   grep -qF "$want" <<<"$names" || fail "'$want' is not exported"
 done
@@ -32,5 +34,5 @@ cimports=$(nm -D --undefined-only "$so" | awk '{ print $2 }' | grep '^bpfext_')
 [ -n "$cimports" ] || fail "no bpfext_* imports: the C library is linked in, not used"
 grep -v "@$cnode\$" <<<"$cimports" | grep . && fail "bpfext_* imports not at $cnode"
 nm -D --defined-only "$so" | grep -q ' bpfext_' && fail "bpfext_* is defined in $(basename "$so") (a copy of the C library)"
-[ "$fails" -eq 0 ] && echo "exports: only namespace dme ($node), soname $soname, C calls from $csoname ($cnode)"
+[ "$fails" -eq 0 ] && echo "exports: only namespace dme ($(tr "\n" " " <<<"$nodes" | sed "s/ $//")), soname $soname, C calls from $csoname ($cnode)"
 [ "$fails" -eq 0 ]
