@@ -2,6 +2,7 @@
 // change their MAC to match, are named in the configuration, or go.
 #include <catch2/catch.hpp>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <atomic>
@@ -223,4 +224,47 @@ TEST_CASE("vmhostd: a VM whose policy the kernel refuses is tried again until it
     CHECK(xdp_prog_on(tap.near().ifindex) == d.host().vm(1)->objects().prog_ids.at(2));
     // Its time to policy counts from the tap first seen, the failed tries included.
     CHECK(d.status().at(0).time_to_policy >= std::chrono::milliseconds(200));
+}
+
+TEST_CASE("vmhostd: a VM's tap is held, its frames dropped, from when it is seen until its guard takes the hold's place",
+          "[vmhost][vmhostd]")
+{
+    Target uplink("vdnic"), tap("vdtapr");
+    const uint32_t t = tap.near().ifindex;
+    {
+        vmhost::VmHost host(uplink.dev());
+        REQUIRE(host.hold(t));
+        const uint32_t hold = xdp_prog_on(t);
+        REQUIRE(hold != 0);
+        CHECK_FALSE(host.hold(t));  // held already: the hold stays
+        // What the hold does with a frame from the VM: drops it.
+        dme::Fd prog(bpf_prog_get_fd_by_id(hold));
+        Frame f = from_r(40000, 53);
+        LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = f.data(), .data_size_in = uint32_t(f.size()));
+        REQUIRE(bpf_prog_test_run_opts(prog.get(), &run) == 0);
+        CHECK(run.retval == XDP_DROP);
+
+        vmhost::VmPolicy p = vmhost::parse_config(service_config({5000}), "a.toml").vms.at(0).policy;
+        p.host_mac = vmhost::Mac::parse("fe:54:00:aa:00:21");
+        // A policy that cannot be enforced: the tap stays held, not open.
+        vmhost::VmPolicy bad = p;
+        bad.conntrack.max_flows = 0;
+        CHECK_THROWS_WITH(host.add_vm(1, tap.dev(), bad, "r"), Catch::Contains("conntrack.max_flows must be at least 1"));
+        CHECK(xdp_prog_on(t) == hold);
+        // The policy: the guard takes the hold's place (XDP_FLAGS_REPLACE).
+        vmhost::Vm& vm = host.add_vm(1, tap.dev(), p, "r");
+        CHECK(xdp_prog_on(t) == vm.objects().prog_ids.at(2));
+        CHECK(xdp_prog_on(t) != hold);
+    }
+    CHECK(xdp_prog_on(t) == 0);  // the host gone, nothing left
+
+    // The daemon holds a VM's tap as it sees it, before loading its policy.
+    std::vector<std::string> log;
+    vmhost::Daemon d(vmhost::parse_config(service_config({5000}), "a.toml"),
+                     [&](const std::string& l) { log.push_back(l); });
+    const auto s = d.status().at(0);
+    REQUIRE(s.enforced);
+    CHECK(s.held_at != std::chrono::steady_clock::time_point{});
+    CHECK(s.held_at <= s.enforced_at);
+    CHECK(xdp_prog_on(t) == d.host().vm(1)->objects().prog_ids.at(2));
 }

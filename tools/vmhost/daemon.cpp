@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <deque>
 #include <set>
 
 #include <bpf_ext/errors.h>
@@ -66,8 +67,12 @@ Daemon::Daemon(HostConfig cfg, Log log) : cfg_(std::move(cfg)), log_(std::move(l
                  std::to_string(rec.ifindex) + " and its pins removed");
         }
     }
-    for (const auto& e : watch_.list())
-        on_link(e);
+    const auto links = watch_.list();
+    on_links(links);
+    // A hold a previous daemon left on a tap whose VM is no longer configured.
+    for (const auto& e : links)
+        if (!match(e))
+            host_->unhold(e.ifindex);
     // What the previous daemon left for VMs whose taps went meanwhile; a VM
     // whose tap is there but could not be enforced keeps what it had.
     std::set<uint32_t> failed;
@@ -187,6 +192,8 @@ void Daemon::unenforce(Entry& v, const std::string& why)
     VmStatus& s = v.status;
     if (s.enforced)
         host_->remove_vm(s.port);
+    else if (s.ifindex)
+        host_->unhold(*s.ifindex);  // held, never enforced
     if (s.ifindex)
         log_("vm " + s.name + ": " + why + "; its programs are off tap " + s.tap);
     s.ifindex.reset();
@@ -206,6 +213,8 @@ void Daemon::on_link(const LinkEvent& e)
                 continue;
             if (s.enforced)
                 host_->forget_vm(s.port);
+            else
+                host_->unhold(e.ifindex);
             log_("vm " + s.name + ": tap " + s.tap + " gone; its programs and maps went with it, host state forgotten");
             s.ifindex.reset();
             s.tap.clear();
@@ -231,15 +240,14 @@ void Daemon::on_link(const LinkEvent& e)
     enforce(*v, e.ifindex, e.name, e.mac);
 }
 
-void Daemon::on_readable()
+std::vector<LinkEvent> Daemon::read_events()
 {
-    std::vector<LinkEvent> events;
     try {
-        events = watch_.drain();
+        return watch_.drain();
     } catch (const dme::Error& e) {
         // Notifications were lost: what is there now is the truth.
         log_(std::string("link notifications lost (") + e.what() + "); listing the links again");
-        events = watch_.list();
+        auto events = watch_.list();
         for (auto& v : vms_) {
             bool there = false;
             for (const auto& l : events)
@@ -247,9 +255,41 @@ void Daemon::on_readable()
             if (v.status.ifindex && !there && !watch_.exists(*v.status.ifindex))
                 events.push_back({LinkEvent::Kind::gone, *v.status.ifindex, "", {}});
         }
+        return events;
     }
-    for (const auto& e : events)
-        on_link(e);
+}
+
+void Daemon::on_readable() { on_links(read_events()); }
+
+void Daemon::hold_new(const std::vector<LinkEvent>& events)
+{
+    for (const auto& e : events) {
+        if (e.kind != LinkEvent::Kind::present)
+            continue;
+        Entry* v = match(e);
+        if (v && !v->status.ifindex && host_->hold(e.ifindex))
+            v->status.held_at = std::chrono::steady_clock::now();
+    }
+}
+
+void Daemon::on_links(const std::vector<LinkEvent>& events)
+{
+    // Every new tap of a VM is held first, in microseconds; then each VM's
+    // policy is loaded and takes the hold's place, tens of milliseconds
+    // each. Taps that appear meanwhile are held between two VMs, not after
+    // the whole queue: in a burst the last tap waits held, not open.
+    hold_new(events);
+    std::deque<LinkEvent> queue(events.begin(), events.end());
+    while (!queue.empty()) {
+        on_link(queue.front());
+        queue.pop_front();
+        pollfd p{watch_.fd(), POLLIN, 0};
+        if (poll(&p, 1, 0) > 0) {
+            auto more = read_events();
+            hold_new(more);
+            queue.insert(queue.end(), more.begin(), more.end());
+        }
+    }
 }
 
 void Daemon::step(std::chrono::milliseconds timeout)
@@ -367,8 +407,7 @@ Daemon::ReloadResult Daemon::reload(HostConfig next)
     vms_ = std::move(ordered);
     cfg_ = std::move(next);
     // What is there now, for the VMs without a tap.
-    for (const auto& e : watch_.list())
-        on_link(e);
+    on_links(watch_.list());
     log_("reload " + r.summary());
     return r;
 }

@@ -81,6 +81,7 @@ public:
         std::string error;                     // why not, when its tap is there but it is not enforced
         std::chrono::microseconds time_to_policy{0};  // from seeing the tap to enforcing
         std::chrono::steady_clock::time_point enforced_at{};  // when it was
+        std::chrono::steady_clock::time_point held_at{};      // when its tap was held (VmHost::hold), if it was
     };
     std::vector<VmStatus> status() const;
     const HostConfig& config() const noexcept { return cfg_; }
@@ -97,6 +98,11 @@ private:
         std::chrono::steady_clock::time_point retry_at;
     };
     void on_link(const LinkEvent& e);
+    void on_links(const std::vector<LinkEvent>& events);
+    // The notifications waiting, or after an overflow the links listed.
+    std::vector<LinkEvent> read_events();
+    // Holds the taps of VMs in `events` that have none yet (VmHost::hold).
+    void hold_new(const std::vector<LinkEvent>& events);
     Entry* match(const LinkEvent& e);
     void enforce(Entry& v, uint32_t ifindex, const std::string& tap, const Mac& tap_mac);
     void unenforce(Entry& v, const std::string& why);

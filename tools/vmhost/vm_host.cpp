@@ -82,6 +82,48 @@ uint32_t tc_prog(uint32_t ifindex, uint32_t handle, uint32_t priority)
 }
 }  // namespace
 
+namespace {
+// The hold: two instructions, r0 = XDP_DROP; exit. The pinned one when a
+// previous host left it (taps it held still carry it), else loaded.
+dme::Fd load_hold(const PinnedState& pins)
+{
+    if (dme::Fd pinned = pins.open("hold")) {
+        bpf_prog_info info = prog_info(pinned.get());
+        if (info.type == BPF_PROG_TYPE_XDP)
+            return pinned;
+    }
+    const bpf_insn insns[] = {
+        {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = XDP_DROP},
+        {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+    };
+    dme::Fd fd(bpf_prog_load(BPF_PROG_TYPE_XDP, "vmhost_hold", "Dual BSD/GPL", insns, 2, nullptr));
+    if (!fd)
+        dme::fail(errno, std::string("loading the tap hold program failed: ") + std::strerror(errno));
+    return fd;
+}
+
+uint32_t xdp_flags(dme::XdpMode mode)
+{
+    return mode == dme::XdpMode::generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+}  // namespace
+
+bool VmHost::hold(uint32_t ifindex) noexcept
+{
+    if (bpf_xdp_attach(int(ifindex), hold_.get(), XDP_FLAGS_UPDATE_IF_NOEXIST | xdp_flags(mode_), nullptr))
+        return false;
+    held_.insert(ifindex);
+    return true;
+}
+
+void VmHost::unhold(uint32_t ifindex) noexcept
+{
+    held_.erase(ifindex);
+    // Only if the hold is what the tap carries (the kernel checks).
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = hold_.get());
+    bpf_xdp_attach(int(ifindex), -1, XDP_FLAGS_REPLACE | xdp_flags(mode_), &opts);
+}
+
 VmHost::Demux VmHost::load_demux(const PinnedState& pins)
 {
     using Skel = std::unique_ptr<nic_demux, decltype(&nic_demux__destroy)>;
@@ -102,6 +144,7 @@ VmHost::Demux VmHost::load_demux(const PinnedState& pins)
 
 VmHost::VmHost(const dme::Interface& uplink, dme::XdpMode mode, const std::string& state_dir)
     : pins_(state_dir),
+      hold_(load_hold(pins_)),
       demux_(load_demux(pins_)),
       ports_(dme::DevmapEgress::from(demux_.tx_ports.get())),
       mode_(mode),
@@ -116,6 +159,7 @@ VmHost::VmHost(const dme::Interface& uplink, dme::XdpMode mode, const std::strin
         pins_.pin(demux_.tx_ports.get(), "tx_ports");
         pins_.pin(demux_.mac_to_port.get(), "mac_to_port");
         pins_.pin(groups_.fd(), "sg_members");
+        pins_.pin(hold_.get(), "hold");
     } catch (...) {
         if (!demux_adopted_)
             demux_attachment_.reset();
@@ -159,6 +203,8 @@ VmHost::~VmHost()
     for (auto& [port, vm] : vms_)
         vm->detach(*this);
     vms_.clear();
+    for (uint32_t ifindex : std::set<uint32_t>(held_))
+        unhold(ifindex);
     for (const auto& [port, rec] : pins_.records())
         discard_pinned(port);
     demux_attachment_.reset();
@@ -430,12 +476,12 @@ void Vm::attach_fresh(VmHost& host)
     host.ports().set(port_, tap_, dme::EgressProgram::from(skel->progs.vm_fw_xdp), slot_options(mode_));
     try {
         attach_tc(bpf_program__fd(skel->progs.vm_fw_tc));
-        guard_ = std::make_unique<dme::XdpAttachment>(
-            dme::XdpAttachment::attach(tap_, dme::IngressProgram::from(skel->progs.vm_guard), mode_));
+        guard_ = attach_guard(host, dme::IngressProgram::from(skel->progs.vm_guard));
         adopt(skel.get());
         pin(host, skel.get());
     } catch (...) {
-        detach(host);  // nothing half attached stays behind
+        detach(host);  // nothing half attached stays behind,
+        host.hold(tap_.ifindex());  // and the VM stays held, not open
         throw;
     }
     origin_ = Origin::attached;
@@ -540,12 +586,13 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
             guard_att->replace(fresh);
             guard_ = std::move(guard_att);
         } else {
-            guard_ = std::make_unique<dme::XdpAttachment>(dme::XdpAttachment::attach(tap_, fresh, mode_));
+            guard_ = attach_guard(host, fresh);
         }
         adopt(skel.get());
         pin(host, skel.get());
     } catch (...) {
         detach(host);
+        host.hold(tap_.ifindex());
         throw;
     }
     origin_ = Origin::repaired;
@@ -639,6 +686,24 @@ void Vm::detach(VmHost& host) noexcept
     }
     host.ports().erase(port_);
     host.pins().remove_vm(port_);
+}
+
+std::unique_ptr<dme::XdpAttachment> Vm::attach_guard(VmHost& host, const dme::IngressProgram& prog)
+{
+    // Held since it was seen (by this host, or a previous one: the hold is
+    // pinned): the guard takes the hold's place in one step, so no frame
+    // passes between them.
+    std::unique_ptr<dme::XdpAttachment> held;
+    try {
+        held = std::make_unique<dme::XdpAttachment>(
+            dme::XdpAttachment::adopt(tap_, dme::IngressProgram::from_fd(host.hold_.get()), mode_));
+    } catch (const dme::Error&) {
+        // Not held: nothing on the tap (attach), or another's program (attach says so).
+        return std::make_unique<dme::XdpAttachment>(dme::XdpAttachment::attach(tap_, prog, mode_));
+    }
+    held->replace(prog);
+    host.held_.erase(tap_.ifindex());
+    return held;
 }
 
 void Vm::attach_tc(int prog_fd)

@@ -77,6 +77,8 @@ private:
     // Takes the VM's programs off its tap, which stays.
     void detach(VmHost& host) noexcept;
     void attach_tc(int prog_fd);
+    // The guard on the tap: in the hold's place if the tap is held.
+    std::unique_ptr<dme::XdpAttachment> attach_guard(VmHost& host, const dme::IngressProgram& prog);
     void replace_tc(int prog_fd);
     void adopt(const vm_firewall* skel);
 
@@ -134,6 +136,17 @@ public:
     // there but whose adoption failed stay guarded by what they had, rather
     // than open. Returns how many entries went.
     size_t prune(const std::set<uint32_t>& keep = {}) noexcept;
+    // Holds a tap just seen for a VM: a program that drops every frame the
+    // VM sends, attached in microseconds, until its guard (loaded and
+    // verified meanwhile, tens of milliseconds) takes its place in one step.
+    // So a VM is never unguarded for the time its policy takes, nor while
+    // it waits in a burst. False if the tap carries a program already (a
+    // pinned guard, or another's), which stays.
+    bool hold(uint32_t ifindex) noexcept;
+    // Takes the hold off a tap whose VM will not be enforced there (or one a
+    // previous host held for a VM no longer configured), where the hold is
+    // what it carries.
+    void unhold(uint32_t ifindex) noexcept;
     // Lets go of the datapath without detaching it: it keeps enforcing the
     // policies in force, pinned, for the next host to adopt.
     void release() noexcept;
@@ -166,6 +179,8 @@ private:
     void attach_demux(const dme::Interface& uplink);
 
     PinnedState pins_;
+    dme::Fd hold_;                // XDP_DROP, pinned: the next host takes over what this one held
+    std::set<uint32_t> held_;     // taps held, not yet guarded
     Demux demux_;
     dme::DevmapEgress ports_;
     std::unique_ptr<dme::XdpAttachment> demux_attachment_;
