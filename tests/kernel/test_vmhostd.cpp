@@ -60,8 +60,11 @@ TEST_CASE("vmhostd: a VM's policy follows its tap, matched by libvirt's tap MAC 
     CHECK(d.host().ports().get(1).has_value());
     CHECK(xdp_prog_on(tap_a.near().ifindex) != 0);  // the guard
     CHECK(logged(log, "vm a: tap vdtapa (ifindex " + std::to_string(tap_a.near().ifindex) + ") seen; policy enforced"));
-    // What the kernel does with egress programs is said at start (root: probed).
-    CHECK(logged(log, "kernel: egress bypass affected") != logged(log, "kernel: egress bypass not affected"));
+    // What the kernel does with egress programs is said at start (the
+    // probe's outcome depends on the kernel and on what it may do there).
+    CHECK(logged(log, "kernel: egress bypass "));
+    CHECK(logged(log, "this host's layout does not meet it"));
+    CHECK(logged(log, "map-wide default programs "));
 
     // VM b's tap appears with the kernel's random MAC, then gets libvirt's.
     Target tap_b("vdtapb");
