@@ -146,14 +146,14 @@ void PinnedState::unpin(const std::string& name) const noexcept
 
 std::string PinnedState::vm_pin(uint32_t port, const char* object)
 {
-    return "vm" + std::to_string(port) + "/" + object;
+    return vm_dir(port) + "/" + object;
 }
 
 void PinnedState::make_vm_dir(uint32_t port) const
 {
     if (!enabled())
         return;
-    const std::string d = dir_ + "/vm" + std::to_string(port);
+    const std::string d = dir_ + "/" + vm_dir(port);
     if (mkdir(d.c_str(), 0700) && errno != EEXIST)
         dme::fail(errno, "creating " + d + " failed: " + std::strerror(errno));
 }
@@ -162,7 +162,7 @@ void PinnedState::remove_vm(uint32_t port) noexcept
 {
     if (!enabled())
         return;
-    remove_tree(dir_ + "/vm" + std::to_string(port));
+    remove_tree(dir_ + "/" + vm_dir(port));
     bpf_map_delete_elem(vms_.get(), &port);
 }
 

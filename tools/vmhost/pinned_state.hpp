@@ -51,7 +51,8 @@ public:
     void pin(int fd, const std::string& name) const;
     void unpin(const std::string& name) const noexcept;
 
-    // A VM's objects, by its slot key.
+    // A VM's directory, and its objects, by its slot key (relative to DIR).
+    static std::string vm_dir(uint32_t port) { return "vm" + std::to_string(port); }
     static std::string vm_pin(uint32_t port, const char* object);
     void make_vm_dir(uint32_t port) const;
     void remove_vm(uint32_t port) noexcept;  // its pins, directory and record

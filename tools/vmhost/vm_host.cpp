@@ -6,8 +6,12 @@
 #include <linux/if_link.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
+#include <iterator>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,13 +38,6 @@ MacKey mac_key(const Mac& m)
     MacKey k{};
     std::memcpy(k.mac, m.b.data(), 6);
     return k;
-}
-
-uint32_t map_id(const bpf_map* m)
-{
-    bpf_map_info info{};
-    uint32_t len = sizeof(info);
-    return bpf_obj_get_info_by_fd(bpf_map__fd(m), &info, &len) ? 0 : info.id;
 }
 
 bpf_prog_info prog_info(int fd)
@@ -80,9 +77,7 @@ uint32_t tc_prog(uint32_t ifindex, uint32_t handle, uint32_t priority)
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
     return bpf_tc_query(&hook, &opts) ? 0 : opts.prog_id;
 }
-}  // namespace
 
-namespace {
 // The hold: two instructions, r0 = XDP_DROP; exit. The pinned one when a
 // previous host left it (taps it held still carry it), else loaded.
 dme::Fd load_hold(const PinnedState& pins)
@@ -305,9 +300,7 @@ void VmHost::discard_pinned(uint32_t port) noexcept
         // Only what is still ours comes off: the tap may be another's now.
         if (guard) {
             LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = guard.get());
-            bpf_xdp_attach(int(ifindex), -1,
-                           XDP_FLAGS_REPLACE | (mode_ == dme::XdpMode::generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE),
-                           &opts);
+            bpf_xdp_attach(int(ifindex), -1, XDP_FLAGS_REPLACE | xdp_flags(mode_), &opts);
         }
         uint32_t tc = tc_prog(ifindex, rec->tc_handle, rec->tc_priority);
         if (tc && tc == prog_id(fw_tc.get())) {
@@ -390,29 +383,70 @@ const Vm* VmHost::vm(uint32_t port) const
 namespace {
 using Skel = std::unique_ptr<vm_firewall, decltype(&vm_firewall__destroy)>;
 
-// The maps a VM keeps across a policy change: its counters and flows.
 // A VM's maps, by the object's names: pinned under vm<KEY>/ by these names
 // and shown in this order.
-constexpr const char* kVmMaps[] = {"vm_identity", "vm_macs",     "vm_owned",  "vm_owned_prefixes", "allow_src4",
-                                   "allow_src6",  "allow_ports", "verdicts",  "vm_sg_rules",       "vm_ct",
-                                   "vm_frags",    "vm_ct_config", "vm_ct_stats"};
+constexpr std::string_view kVmMaps[] = {"vm_identity", "vm_macs",     "vm_owned",  "vm_owned_prefixes", "allow_src4",
+                                        "allow_src6",  "allow_ports", "verdicts",  "vm_sg_rules",       "vm_ct",
+                                        "vm_frags",    "vm_ct_config", "vm_ct_stats"};
+constexpr size_t kVmMapCount = std::size(kVmMaps);
+using VmMapFds = std::array<dme::Fd, kVmMapCount>;
 
-// The maps write_policy() writes, from a VM's maps in kVmMaps' order.
-PolicyMaps written_maps(const std::vector<dme::Fd>& m)
+// A map's place in kVmMaps, at compile time (a misspelt name does not build).
+consteval size_t vm_map(std::string_view name)
+{
+    for (size_t i = 0; i < kVmMapCount; i++)
+        if (kVmMaps[i] == name)
+            return i;
+    throw "not one of kVmMaps";
+}
+
+// The maps write_policy() writes, from a VM's maps.
+PolicyMaps written_maps(const VmMapFds& m)
 {
     PolicyMaps p;
-    p.identity = m[0].get(), p.macs = m[1].get(), p.owned = m[2].get(), p.owned_prefixes = m[3].get();
-    p.allow_src4 = m[4].get(), p.allow_src6 = m[5].get(), p.allow_ports = m[6].get(), p.verdicts = m[7].get();
-    p.sg_rules = m[8].get(), p.ct = m[9].get(), p.ct_config = m[11].get(), p.ct_stats = m[12].get();
+    p.identity = m[vm_map("vm_identity")].get();
+    p.macs = m[vm_map("vm_macs")].get();
+    p.owned = m[vm_map("vm_owned")].get();
+    p.owned_prefixes = m[vm_map("vm_owned_prefixes")].get();
+    p.allow_src4 = m[vm_map("allow_src4")].get();
+    p.allow_src6 = m[vm_map("allow_src6")].get();
+    p.allow_ports = m[vm_map("allow_ports")].get();
+    p.sg_rules = m[vm_map("vm_sg_rules")].get();
+    p.ct_config = m[vm_map("vm_ct_config")].get();
     return p;
 }
 
+// What a VM owns, by id: its programs (slot, tc, guard) and its maps.
+VmObjects objects_of(std::initializer_list<int> progs, const std::array<int, kVmMapCount>& maps)
+{
+    VmObjects o;
+    for (int fd : progs)
+        o.prog_ids.push_back(prog_id(fd));
+    for (size_t i = 0; i < kVmMapCount; i++) {
+        bpf_map_info info{};
+        uint32_t len = sizeof(info);
+        o.map_ids.push_back(bpf_obj_get_info_by_fd(maps[i], &info, &len) ? 0 : info.id);
+        o.map_names.emplace_back(kVmMaps[i]);
+    }
+    return o;
+}
+
+// The fds of an object's maps, in kVmMaps' order.
+std::array<int, kVmMapCount> map_fds(const vm_firewall* skel)
+{
+    std::array<int, kVmMapCount> fds{};
+    for (size_t i = 0; i < kVmMapCount; i++)
+        fds[i] = bpf_map__fd(bpf_object__find_map_by_name(skel->obj, std::string(kVmMaps[i]).c_str()));
+    return fds;
+}
+
+// The maps a VM keeps across a policy change: its counters and flows.
 struct KeptState {
     int verdicts = -1, ct = -1, frags = -1, ct_stats = -1;
 };
 
-// A VM's object, loaded, its policy written.
-Skel load_firewall(VmHost& host, const VmPolicy& policy, const KeptState& keep)
+// A VM's object, loaded, its maps empty but for those kept.
+Skel load_firewall_object(VmHost& host, uint32_t max_flows, const KeptState& keep)
 {
     Skel skel(vm_firewall__open(), vm_firewall__destroy);
     if (!skel)
@@ -422,7 +456,7 @@ Skel load_firewall(VmHost& host, const VmPolicy& policy, const KeptState& keep)
         bpf_map__reuse_fd(skel->maps.mac_to_port, host.mac_to_port_fd()) ||
         bpf_map__reuse_fd(skel->maps.vm_sg_members, host.groups().fd()))
         dme::fail(errno, "sharing the host's port and group maps with the VM firewall failed");
-    if (bpf_map__set_max_entries(skel->maps.vm_ct, policy.conntrack.max_flows))
+    if (bpf_map__set_max_entries(skel->maps.vm_ct, max_flows))
         dme::fail(errno, "sizing the VM's flow table failed");
     const std::pair<bpf_map*, int> kept[] = {{skel->maps.verdicts, keep.verdicts},
                                              {skel->maps.vm_ct, keep.ct},
@@ -437,6 +471,13 @@ Skel load_firewall(VmHost& host, const VmPolicy& policy, const KeptState& keep)
     bpf_program__set_autoload(skel->progs.vm_guard_tc, false);
     if (int err = vm_firewall__load(skel.get()))
         dme::fail(-err, std::string("loading the VM firewall failed: ") + std::strerror(-err));
+    return skel;
+}
+
+// A VM's object, loaded, its policy written.
+Skel load_firewall(VmHost& host, const VmPolicy& policy, const KeptState& keep)
+{
+    Skel skel = load_firewall_object(host, policy.conntrack.max_flows, keep);
     write_policy(PolicyMaps::of(skel->obj), policy, host.groups().ids_for(policy));
     return skel;
 }
@@ -490,14 +531,8 @@ void Vm::attach_fresh(VmHost& host)
 const VmHost::Tags& VmHost::firewall_tags()
 {
     if (!tags_) {
-        Skel skel(vm_firewall__open(), vm_firewall__destroy);
-        if (!skel || bpf_map__reuse_fd(skel->maps.tx_ports, tx_ports_fd()) ||
-            bpf_map__reuse_fd(skel->maps.mac_to_port, mac_to_port_fd()) ||
-            bpf_map__reuse_fd(skel->maps.vm_sg_members, groups_.fd()))
-            dme::fail(errno, "opening the VM firewall object failed");
-        bpf_program__set_autoload(skel->progs.vm_guard_tc, false);
-        if (int err = vm_firewall__load(skel.get()))
-            dme::fail(-err, std::string("loading the VM firewall failed: ") + std::strerror(-err));
+        // The tags do not depend on the maps' sizes or contents.
+        Skel skel = load_firewall_object(*this, 1, {});
         tags_ = std::make_unique<Tags>();
         for (auto [p, tag] : {std::pair{skel->progs.vm_fw_xdp, &tags_->fw_xdp}, {skel->progs.vm_fw_tc, &tags_->fw_tc},
                               {skel->progs.vm_guard, &tags_->guard}}) {
@@ -514,14 +549,16 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
     // the unit does not give.
     auto get = [&](const char* o) { return host.pins().open(PinnedState::vm_pin(port_, o)); };
     dme::Fd guard = get("guard"), fw_xdp = get("fw_xdp"), fw_tc = get("fw_tc");
-    std::vector<dme::Fd> maps;
+    VmMapFds maps;
+    std::array<int, kVmMapCount> map_fd{};
     bool all_maps = true;
-    for (const char* m : kVmMaps) {
-        maps.push_back(get(m));
-        all_maps = all_maps && maps.back();
+    for (size_t i = 0; i < kVmMapCount; i++) {
+        maps[i] = get(std::string(kVmMaps[i]).c_str());
+        map_fd[i] = maps[i].get();
+        all_maps = all_maps && maps[i];
     }
-    dme::Fd verdicts = dme::Fd::dup(maps[7].get()), ct = dme::Fd::dup(maps[9].get());
-    dme::Fd frags = dme::Fd::dup(maps[10].get()), ct_stats = dme::Fd::dup(maps[12].get());
+    dme::Fd verdicts = std::move(maps[vm_map("verdicts")]), ct = std::move(maps[vm_map("vm_ct")]);
+    dme::Fd frags = std::move(maps[vm_map("vm_frags")]), ct_stats = std::move(maps[vm_map("vm_ct_stats")]);
     auto tag_is = [](int fd, const std::array<uint8_t, BPF_TAG_SIZE>& want) {
         bpf_prog_info info = prog_info(fd);
         return info.id && std::memcmp(info.tag, want.data(), want.size()) == 0;
@@ -557,16 +594,7 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
         fw_xdp_ = std::move(fw_xdp);
         fw_tc_ = std::move(fw_tc);
         fw_guard_ = std::move(guard);
-        objects_ = {};
-        for (int fd : {fw_xdp_.get(), fw_tc_.get(), fw_guard_.get()})
-            objects_.prog_ids.push_back(prog_id(fd));
-        for (size_t i = 0; i < maps.size(); i++) {
-            bpf_map_info info{};
-            uint32_t len = sizeof(info);
-            bpf_obj_get_info_by_fd(maps[i].get(), &info, &len);
-            objects_.map_ids.push_back(info.id);
-            objects_.map_names.push_back(kVmMaps[i]);
-        }
+        objects_ = objects_of({fw_xdp_.get(), fw_tc_.get(), fw_guard_.get()}, map_fd);
         origin_ = Origin::adopted;
         return;
     }
@@ -608,8 +636,9 @@ void Vm::pin(VmHost& host, const vm_firewall* skel) const
         {"guard", fw_guard_.get()}, {"fw_xdp", fw_xdp_.get()}, {"fw_tc", fw_tc_.get()}};
     for (auto [name, fd] : progs)
         pins.pin(fd, PinnedState::vm_pin(port_, name));
-    for (const char* name : kVmMaps)
-        pins.pin(bpf_map__fd(bpf_object__find_map_by_name(skel->obj, name)), PinnedState::vm_pin(port_, name));
+    const auto maps = map_fds(skel);
+    for (size_t i = 0; i < kVmMapCount; i++)
+        pins.pin(maps[i], PinnedState::vm_pin(port_, std::string(kVmMaps[i]).c_str()));
     VmRecord rec{};
     std::memcpy(rec.name, name_.data(), std::min(name_.size(), kPinnedNameMax));
     rec.ifindex = tap_.ifindex();
@@ -653,17 +682,9 @@ void Vm::replace(VmHost& host, const VmPolicy& policy)
 
 void Vm::adopt(const vm_firewall* skel)
 {
-    objects_ = {};
-    for (auto* p : {skel->progs.vm_fw_xdp, skel->progs.vm_fw_tc, skel->progs.vm_guard}) {
-        bpf_prog_info info{};
-        uint32_t len = sizeof(info);
-        if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
-            objects_.prog_ids.push_back(info.id);
-    }
-    for (const char* name : kVmMaps) {
-        objects_.map_ids.push_back(map_id(bpf_object__find_map_by_name(skel->obj, name)));
-        objects_.map_names.push_back(name);
-    }
+    objects_ = objects_of({bpf_program__fd(skel->progs.vm_fw_xdp), bpf_program__fd(skel->progs.vm_fw_tc),
+                           bpf_program__fd(skel->progs.vm_guard)},
+                          map_fds(skel));
     verdicts_ = dme::Fd::dup(bpf_map__fd(skel->maps.verdicts));
     ct_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct));
     frags_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_frags));
