@@ -216,14 +216,14 @@ TEST_CASE("vmhostd: a VM whose policy the kernel refuses is tried again until it
     // Nothing half attached meanwhile: no slot, the other program untouched.
     CHECK_FALSE(d.host().ports().get(1).has_value());
     CHECK(xdp_prog_on(tap.near().ifindex) == prog_id_of(other.fd()));
-    REQUIRE(d.next_retry().has_value());
+    REQUIRE(d.until_retry().has_value());
     CHECK(step_until(d, [&] { return logged(log, "trying again in 400 ms"); }));  // backing off
 
     // The operator takes the other program off: the next try succeeds.
     REQUIRE(bpf_xdp_detach(int(tap.near().ifindex), XDP_FLAGS_DRV_MODE, nullptr) == 0);
     REQUIRE(step_until(d, [&] { return d.status().at(0).enforced; }));
     CHECK(d.status().at(0).error.empty());
-    CHECK_FALSE(d.next_retry().has_value());
+    CHECK_FALSE(d.until_retry().has_value());
     CHECK(xdp_prog_on(tap.near().ifindex) == d.host().vm(1)->objects().prog_ids.at(2));
     // Its time to policy counts from the tap first seen, the failed tries included.
     CHECK(d.status().at(0).time_to_policy >= std::chrono::milliseconds(200));

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <set>
 
 #include <bpf_ext/errors.h>
@@ -43,25 +44,23 @@ Daemon::Daemon(HostConfig cfg, Log log) : cfg_(std::move(cfg)), log_(std::move(l
                                  : std::string("attached")) +
          " (" + mode_name(cfg_.mode) + " XDP), " + std::to_string(cfg_.vms.size()) + " VMs configured");
     // A VM a previous daemon left keeps its slot; the others take free ones.
+    std::map<std::string, uint32_t> pinned_port;  // by VM name
+    for (const auto& [port, rec] : pinned)
+        pinned_port.emplace(rec.name, port);
     std::set<uint32_t> taken;
     for (const auto& vm : cfg_.vms) {
         Entry e{vm, {}, {}, {}, {}, {}};
         e.status.name = vm.name;
-        for (const auto& [port, rec] : pinned)
-            if (vm.name == rec.name && !taken.count(port)) {
-                e.status.port = port;
-                taken.insert(port);
-            }
+        if (auto it = pinned_port.find(vm.name); it != pinned_port.end() && taken.insert(it->second).second)
+            e.status.port = it->second;
         vms_.push_back(std::move(e));
     }
+    const std::set<uint32_t> kept = taken;  // the slots of configured VMs left pinned
     for (auto& e : vms_)
         if (!e.status.port)
             e.status.port = take_port(taken);
     for (const auto& [port, rec] : pinned) {
-        bool configured = false;
-        for (const auto& e : vms_)
-            configured |= e.status.port == port && e.cfg.name == rec.name;
-        if (!configured) {
+        if (!kept.count(port)) {
             host_->discard_pinned(port);
             log_(std::string("vm ") + rec.name + ": left by the previous daemon, no longer configured; its programs are off ifindex " +
                  std::to_string(rec.ifindex) + " and its pins removed");
@@ -294,9 +293,8 @@ void Daemon::on_links(const std::vector<LinkEvent>& events)
 
 void Daemon::step(std::chrono::milliseconds timeout)
 {
-    if (auto at = next_retry())
-        timeout = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(*at - std::chrono::steady_clock::now()),
-                             std::chrono::milliseconds(0), timeout);
+    if (auto wait = until_retry())
+        timeout = std::min(*wait, timeout);
     pollfd p{watch_.fd(), POLLIN, 0};
     int n = poll(&p, 1, int(timeout.count()));
     if (n < 0 && errno != EINTR)
@@ -306,21 +304,28 @@ void Daemon::step(std::chrono::milliseconds timeout)
     retry_due();
 }
 
-std::optional<std::chrono::steady_clock::time_point> Daemon::next_retry() const
+std::optional<std::chrono::milliseconds> Daemon::until_retry() const
 {
     std::optional<std::chrono::steady_clock::time_point> at;
     for (const auto& v : vms_)
         if (v.backoff.count() && v.status.ifindex && !v.status.enforced && (!at || v.retry_at < *at))
             at = v.retry_at;
-    return at;
+    if (!at)
+        return std::nullopt;
+    return std::max(std::chrono::ceil<std::chrono::milliseconds>(*at - std::chrono::steady_clock::now()),
+                    std::chrono::milliseconds(0));
 }
 
-void Daemon::retry_due()
+bool Daemon::retry_due()
 {
     const auto now = std::chrono::steady_clock::now();
+    bool tried = false;
     for (auto& v : vms_)
-        if (v.backoff.count() && v.status.ifindex && !v.status.enforced && v.retry_at <= now)
+        if (v.backoff.count() && v.status.ifindex && !v.status.enforced && v.retry_at <= now) {
             enforce(v, *v.status.ifindex, v.status.tap, v.tap_mac);
+            tried = true;
+        }
+    return tried;
 }
 
 std::string Daemon::ReloadResult::summary() const

@@ -49,10 +49,11 @@ public:
 
     // A VM whose tap is there but whose policy could not be enforced (the
     // kernel refused a load or an attach) is tried again, 200 ms later,
-    // then twice as long each time up to 10 s. When the next try is due, if
-    // one is; and making those that are due.
-    std::optional<std::chrono::steady_clock::time_point> next_retry() const;
-    void retry_due();
+    // then twice as long each time up to 10 s. How long until the next try
+    // (0 when one is due; none when none is pending), for the caller's
+    // poll(); and making those that are due (true if any was).
+    std::optional<std::chrono::milliseconds> until_retry() const;
+    bool retry_due();
 
     // Applies `next` as a difference from the running configuration:
     //  - a VM no longer configured has its programs taken off its tap;

@@ -7,9 +7,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <mutex>
@@ -144,11 +142,8 @@ void Service::run()
     sd_notify(0, ("READY=1\n" + status_line()).c_str());
     for (;;) {
         pollfd fds[3] = {{d.fd(), POLLIN, 0}, {control.fd(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
-        int timeout = -1;  // until an event, or a VM's retry
-        if (auto at = d.next_retry())
-            timeout = int(std::max<int64_t>(
-                0, std::chrono::ceil<std::chrono::milliseconds>(*at - std::chrono::steady_clock::now()).count()));
-        if (poll(fds, 3, timeout) < 0) {
+        const auto wait = d.until_retry();  // until an event, or a VM's retry
+        if (poll(fds, 3, wait ? int(wait->count()) : -1) < 0) {
             if (errno == EINTR)
                 continue;
             dme::fail(errno, std::string("poll failed: ") + std::strerror(errno));
@@ -158,10 +153,10 @@ void Service::run()
             d.on_readable();
             sd_notify(0, status_line().c_str());
         }
-        if (auto at = d.next_retry(); at && *at <= std::chrono::steady_clock::now()) {
+        if (wait) {
             std::lock_guard<std::mutex> l(mu);
-            d.retry_due();
-            sd_notify(0, status_line().c_str());
+            if (d.retry_due())
+                sd_notify(0, status_line().c_str());
         }
         if (fds[1].revents) {
             control.serve_one([&](const std::string& req) {
