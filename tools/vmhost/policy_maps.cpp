@@ -109,8 +109,9 @@ bool holds_policy(const PolicyMaps& maps, const VmPolicy& p, const GroupIds& gro
                                         &PolicyMaps::allow_ports, &PolicyMaps::sg_rules,  &PolicyMaps::ct_config};
     PolicyMaps scratch;
     std::vector<dme::Fd> fds;
+    std::vector<bpf_map_info> infos;
     for (auto field : written) {
-        bpf_map_info info = map_info(maps.*field);
+        const bpf_map_info& info = infos.emplace_back(map_info(maps.*field));
         LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = info.map_flags);
         dme::Fd fd(bpf_map_create(bpf_map_type(info.type), nullptr, info.key_size, info.value_size,
                                   info.max_entries, &opts));
@@ -124,11 +125,9 @@ bool holds_policy(const PolicyMaps& maps, const VmPolicy& p, const GroupIds& gro
     } catch (const dme::Error&) {
         return false;  // a policy that cannot be written is not what the maps hold
     }
-    for (auto field : written) {
-        bpf_map_info info = map_info(maps.*field);
-        if (read_all(maps.*field, info) != read_all(scratch.*field, info))
+    for (size_t i = 0; i < std::size(written); i++)
+        if (read_all(maps.*written[i], infos[i]) != read_all(scratch.*written[i], infos[i]))
             return false;
-    }
     return true;
 }
 
