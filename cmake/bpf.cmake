@@ -21,7 +21,7 @@ function(add_bpf_object name)
   set(src ${CMAKE_CURRENT_SOURCE_DIR}/${name}.bpf.c)
   set(obj ${BPF_OUT}/${name}.bpf.o)
   set(skel ${BPF_OUT}/${name}.skel.h)
-  file(GLOB headers ${CMAKE_CURRENT_SOURCE_DIR}/*.h)
+  file(GLOB headers CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.h)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -Wall -Werror -D__TARGET_ARCH_${BPF_ARCH}
