@@ -192,9 +192,7 @@ __noinline __u32 vm_sg_judge(struct vm_flow *f)
 	cfg = bpf_map_lookup_elem(&vm_ct_config, &zero);
 	if (!cfg)
 		return VM_DROP_NO_RULE;
-	/* CLOCK_MONOTONIC to a tick: timeouts are seconds, and reading the
-	 * clocksource on every frame costs more than the lookup. */
-	now = bpf_ktime_get_coarse_ns();
+	now = ct_now();
 
 	if (f->kind == VM_FLOW_LATER_FRAG) {
 		if (frag_known(f, cfg, now)) {

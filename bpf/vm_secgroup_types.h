@@ -77,7 +77,7 @@ enum vm_ct_state {
 #define VM_CT_FIN_REPLY (1U << 1)
 
 struct vm_ct_entry {
-	__u64 last_seen; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC, to a tick */
+	__u64 last_seen; /* bpf_jiffies64(): the kernel's tick count */
 	__u8 state;      /* vm_ct_state */
 	__u8 origin;     /* vm_dir of the frame that opened the flow */
 	__u8 flags;      /* VM_CT_FIN_* */
@@ -95,6 +95,7 @@ struct vm_ct_entry {
 
 struct vm_ct_config {
 	__u32 timeout[VM_CT_TIMEOUTS];
+	__u32 hz; /* ticks a second (the kernel's CONFIG_HZ): times are in ticks */
 };
 
 /* A fragmented datagram whose first fragment passed: its later ones may. */

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,6 +31,18 @@ void put(int fd, const void* key, const void* value, const char* what)
     if (bpf_map_update_elem(fd, key, value, BPF_ANY))
         dme::fail(errno, std::string("writing ") + what + ": " + std::strerror(errno) +
                              (errno == E2BIG ? " (more entries than the map holds)" : ""));
+}
+
+// The kernel's ticks a second (CONFIG_HZ), which the conntrack's times are
+// counted in: the coarse clocks' resolution is one tick.
+uint32_t kernel_hz()
+{
+    timespec res{};
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) || res.tv_sec || res.tv_nsec <= 0)
+        dme::fail(errno ? errno : EINVAL,
+                  "the kernel's tick length (clock_getres(CLOCK_MONOTONIC_COARSE)) is unknown: the flow "
+                  "table's timeouts are counted in ticks");
+    return uint32_t((1000000000L + res.tv_nsec / 2) / res.tv_nsec);
 }
 
 // An owned address or prefix, filed under `mac` and under the all-zero MAC
@@ -214,6 +227,7 @@ void write_policy(const PolicyMaps& maps, const VmPolicy& p, const GroupIds& gro
         put(maps.sg_rules, &i, &rules[i], "vm_sg_rules");
     vm_ct_config cfg{};
     std::copy(p.conntrack.timeouts.begin(), p.conntrack.timeouts.end(), cfg.timeout);
+    cfg.hz = kernel_hz();
     put(maps.ct_config, &zero, &cfg, "vm_ct_config");
     // The identity last: until it is there the guard drops everything.
     put(maps.identity, &zero, &id, "vm_identity");
