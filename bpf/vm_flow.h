@@ -59,20 +59,28 @@ static __always_inline void vm_flow_ports(struct vm_ct_key *k, __u8 dir, __be16 
 	k->remote_port = dir == VM_DIR_TO_VM ? sport : dport;
 }
 
+/* An address from a packet header (__be32 fields, read as such elsewhere
+ * too) into a key (4-aligned): as words, where a copy through void * costs
+ * four byte loads and three shifts a word. */
+static __always_inline void vm_addr_copy(__u8 *dst, const void *src, __u32 alen)
+{
+	__u32 *d = (__u32 *)dst;
+	const __u32 *s = src;
+
+	d[0] = s[0];
+	if (alen == 16) {
+		d[1] = s[1];
+		d[2] = s[2];
+		d[3] = s[3];
+	}
+}
+
 /* Copy the (vm, remote) roles of a packet going `dir` from its (src, dst). */
 static __always_inline void vm_flow_roles(struct vm_ct_key *k, __u8 dir, const void *src,
 					  const void *dst, __u32 alen, __be16 sport, __be16 dport)
 {
-	const void *vm = dir == VM_DIR_TO_VM ? dst : src;
-	const void *remote = dir == VM_DIR_TO_VM ? src : dst;
-
-	if (alen == 4) {
-		__builtin_memcpy(k->vm_addr, vm, 4);
-		__builtin_memcpy(k->remote_addr, remote, 4);
-	} else {
-		__builtin_memcpy(k->vm_addr, vm, 16);
-		__builtin_memcpy(k->remote_addr, remote, 16);
-	}
+	vm_addr_copy(k->vm_addr, dir == VM_DIR_TO_VM ? dst : src, alen);
+	vm_addr_copy(k->remote_addr, dir == VM_DIR_TO_VM ? src : dst, alen);
 	vm_flow_ports(k, dir, sport, dport);
 }
 

@@ -47,8 +47,9 @@ struct vm_sg_member {
 };
 
 /* A tracked flow, the same key whichever way its frames go. ICMP echo
- * flows use the echo identifier as both ports. */
-struct vm_ct_key {
+ * flows use the echo identifier as both ports. 4-aligned: its addresses
+ * are copied as words. */
+struct __attribute__((aligned(4))) vm_ct_key {
 	__u8 family;
 	__u8 proto;
 	__u16 vm_port;     /* network order */
