@@ -34,6 +34,7 @@ struct vm_flow {
 	__u8 icmp_type, icmp_code;
 	__u8 inner_ok;
 	__u8 no_track;   /* to a broadcast or multicast address: rules only */
+	__u8 ct_missed;  /* vm_ct_fast() found no entry for `key` */
 };
 
 #define ICMP_ECHOREPLY_ 0

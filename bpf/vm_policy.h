@@ -744,6 +744,7 @@ static __always_inline __u32 vm_to_vm_addresses(void *data, void *data_end,
 #include "vm_flow.h"
 #include "vm_conntrack.h"
 #include "vm_secgroup.h"
+#include "vm_ct_fast.h"
 
 /* The flow reader, a global function per context type like the walks. */
 #define VM_DEFINE_FLOW_PARSE(ctx_type, name, kind)                                            \
@@ -761,9 +762,15 @@ VM_DEFINE_FLOW_PARSE(struct __sk_buff, skb, VM_CTX_SKB)
 static __always_inline __u32 vm_secgroups(void *ctx, enum vm_ctx_kind kind, __u8 dir,
 					  const struct vm_identity *id)
 {
-	struct vm_flow f = { .dir = dir, .id_flags = id->flags, .sg_rules = id->sg_rules };
+	struct vm_flow f;
+	__u8 missed = 0;
 	__u32 reason;
 
+	if (vm_ct_fast(ctx, kind, dir, &missed))
+		return VM_PASS;
+	f = (struct vm_flow){
+		.dir = dir, .id_flags = id->flags, .sg_rules = id->sg_rules, .ct_missed = missed
+	};
 	reason = kind == VM_CTX_SKB ? vm_flow_parse_skb(ctx, &f) : vm_flow_parse_xdp(ctx, &f);
 	if (reason != VM_PASS)
 		return reason;

@@ -213,7 +213,7 @@ __noinline __u32 vm_sg_judge(struct vm_flow *f)
 	}
 
 	if (!f->no_track && f->kind != VM_FLOW_ICMP_ERROR && f->kind != VM_FLOW_ICMP_OTHER) {
-		e = bpf_map_lookup_elem(&vm_ct, &f->key);
+		e = f->ct_missed ? NULL : bpf_map_lookup_elem(&vm_ct, &f->key);
 		if (e && ct_expired(e, f->key.proto, cfg, now)) {
 			bpf_map_delete_elem(&vm_ct, &f->key);
 			ct_stat(VM_CT_STAT_EXPIRED);

@@ -228,6 +228,77 @@ TEST_CASE("security groups: a UDP flow times out on the clock its settings give"
     CHECK(h.vm->conntrack().expired == 1);
 }
 
+// An IPv4 packet with 4 bytes of options (NOPs) after its header.
+Frame ip4_options(Frame f)
+{
+    const uint8_t nops[4] = {1, 1, 1, 1};
+    f.insert(f.begin() + 34, nops, nops + 4);
+    f[14] = 0x46;
+    uint16_t tot = uint16_t((f[16] << 8 | f[17]) + 4);
+    f[16] = uint8_t(tot >> 8), f[17] = uint8_t(tot);
+    return f;
+}
+
+// An IPv6 packet with an empty Hop-by-Hop Options header before its upper layer.
+Frame ip6_hop_by_hop(Frame f)
+{
+    const uint8_t hbh[8] = {f[20], 0, 1, 4, 0, 0, 0, 0};  // next header, length 0, PadN
+    f.insert(f.begin() + 54, hbh, hbh + 8);
+    f[20] = 0;
+    uint16_t plen = uint16_t((f[18] << 8 | f[19]) + 8);
+    f[18] = uint8_t(plen >> 8), f[19] = uint8_t(plen);
+    return f;
+}
+
+// Most frames of tracked flows take the conntrack fast path (bpf/vm_ct_fast.h),
+// the rest the full judgement: both must mean the same. The fast path also
+// writes what the full one would (a UDP flow's first reply makes it replied,
+// with its longer timeout), and never passes what the full one drops.
+TEST_CASE("security groups: the conntrack fast path and the full judgement agree", "[vmhost][secgroups]")
+{
+    auto p = policy(vmhost::default_rules());
+    p.conntrack.timeouts[VM_CT_NEW] = 1;
+    p.conntrack.timeouts[VM_CT_REPLIED] = 60;
+    p.rules.push_back(ingress(4, IPPROTO_TCP, 22));
+    SgHost h(p);
+    // UDP, both families: the reply (fast path) makes the flow replied, so
+    // it outlives the 1 s a flow seen one way has.
+    CHECK(h.out(from_vm4(kRemote, 40000, 53)) == VM_PASS);
+    CHECK(h.out(from_vm6(kRemote6, 40000, 53)) == VM_PASS);
+    CHECK(h.xdp(to_vm4(kRemote, 53, 40000)) == VM_PASS);
+    CHECK(h.skb(to_vm6(kRemote6, 53, 40000)) == VM_PASS);
+    // A flow the VM opened and no reply came for: it expires after 1 s.
+    CHECK(h.out(from_vm4(kRemote, 40001, 53)) == VM_PASS);
+    CHECK(h.out(from_vm4(kRemote, 40001, 53)) == VM_PASS);  // its own frames again: not a reply
+    sleep_s(2.2);
+    CHECK(h.xdp(to_vm4(kRemote, 53, 40000)) == VM_PASS);
+    CHECK(h.xdp(to_vm6(kRemote6, 53, 40000)) == VM_PASS);
+    CHECK(h.skb(to_vm4(kRemote, 53, 40001)) == VM_DROP_NO_RULE);
+    CHECK(h.vm->conntrack().expired == 1);
+    // What the fast path leaves to the full way: IPv4 options, an IPv6
+    // extension header. Same verdicts, tracked or not.
+    CHECK(h.xdp(ip4_options(to_vm4(kRemote, 53, 40000))) == VM_PASS);
+    CHECK(h.skb(ip4_options(to_vm4(kRemote, 53, 40000))) == VM_PASS);
+    CHECK(h.xdp(ip4_options(to_vm4(kRemote, 53, 40002))) == VM_DROP_NO_RULE);
+    CHECK(h.xdp(ip6_hop_by_hop(to_vm6(kRemote6, 53, 40000))) == VM_PASS);
+    CHECK(h.xdp(ip6_hop_by_hop(to_vm6(kRemote6, 53, 40002))) == VM_DROP_NO_RULE);
+    // TCP: only an established flow's segments without SYN, FIN or RST go
+    // the fast way; the others still change the flow's state.
+    CHECK(h.xdp(tcp(to_vm4(kRemote, 5001, 22), SYN)) == VM_PASS);
+    CHECK(h.xdp(tcp(to_vm4(kRemote, 5001, 22), ACK)) == VM_DROP_CT_INVALID);  // before the SYN+ACK
+    CHECK(h.out(tcp(from_vm4(kRemote, 22, 5001), SYN | ACK)) == VM_PASS);
+    CHECK(h.xdp(tcp(to_vm4(kRemote, 5001, 22), ACK)) == VM_PASS);                // established
+    CHECK(h.xdp(tcp(to_vm4(kRemote, 5001, 22), ACK | 0x08 | 0xc0)) == VM_PASS);  // PSH, ECE, CWR
+    CHECK(h.out(tcp(from_vm4(kRemote, 22, 5001), ACK)) == VM_PASS);
+    CHECK(h.xdp(tcp(to_vm4(kRemote, 5001, 22), SYN)) == VM_DROP_CT_INVALID);
+    CHECK(h.xdp(tcp(to_vm4(kRemote, 5001, 22), RST)) == VM_PASS);
+    CHECK(h.xdp(tcp(to_vm4(kRemote, 5001, 22), ACK)) == VM_DROP_CT_INVALID);  // the RST closed it
+    CHECK(h.skb(tcp(to_vm4(kRemote, 5001, 22), ACK)) == VM_DROP_CT_INVALID);
+    // The VM's own DHCP client messages stay exempt (never tracked).
+    CHECK(h.out(from_vm4(kRemote, 68, 67)) == VM_PASS);
+    CHECK(h.xdp(to_vm4(kRemote, 67, 68)) == VM_DROP_NO_RULE);
+}
+
 TEST_CASE("security groups: later fragments pass after their first, a lone one does not", "[vmhost][secgroups]")
 {
     SgHost h(policy(vmhost::default_rules()));
