@@ -140,9 +140,15 @@ void secgroups_table(std::ostringstream& o, const json& sg)
           << " vs " << fmt("%.0f", row.at("tracked_flow_kernel_ns").get<double>()) << " ns) |\n";
     }
     const json& m = sg.at("memory");
-    o << "\nFlow table memory (kernel's memlock estimate of a " << m.value("flows", 0) << "-flow LRU hash): "
-      << fmt("%.1f MiB", m.value("bytes", 0.0) / (1 << 20)) << ", " << fmt("%.0f", m.value("bytes_per_flow", 0.0))
-      << " bytes per flow.\n";
+    o << "\nFlow table memory (kernel's memlock estimate of a " << m.value("flows", 0) << "-flow LRU hash): IPv4 "
+      << fmt("%.1f MiB", m.value("bytes", 0.0) / (1 << 20)) << " (" << fmt("%.0f", m.value("bytes_per_flow", 0.0))
+      << " bytes per flow)";
+    if (sg.contains("memory6")) {
+        const json& m6 = sg.at("memory6");
+        o << ", IPv6 " << fmt("%.1f MiB", m6.value("bytes", 0.0) / (1 << 20)) << " ("
+          << fmt("%.0f", m6.value("bytes_per_flow", 0.0)) << " bytes per flow)";
+    }
+    o << ".\n";
 }
 
 void guard_table(std::ostringstream& o, const json& rows)

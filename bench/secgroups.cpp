@@ -133,9 +133,9 @@ uint64_t map_memory(int fd)
     return 0;
 }
 
-json table_memory(uint32_t flows)
+json table_memory(uint32_t flows, uint32_t key_size)
 {
-    int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "ct_1m", sizeof(vm_ct_key), sizeof(vm_ct_entry), flows, nullptr);
+    int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "ct_1m", key_size, sizeof(vm_ct_entry), flows, nullptr);
     if (fd < 0)
         throw std::runtime_error(std::string("security-groups bench: a ") + std::to_string(flows) +
                                  "-flow table: " + std::strerror(errno));
@@ -210,10 +210,11 @@ json secgroups_section(uint32_t repeat, int runs, uint32_t flows)
         row["new_flow_to_ct_hit"] = median(fresh) / std::max(median(again), 1.0);
         rows.push_back(row);
     }
-    auto st = vmhost::read_conntrack(maps.ct, maps.ct_stats);
+    auto st = vmhost::read_conntrack(maps.ct4, maps.ct6, maps.ct_stats);
     return {{"rows", rows},
             {"table", {{"entries", st.entries}, {"created", st.created}, {"evicted", st.evicted}}},
-            {"memory", table_memory(1u << 20)}};
+            {"memory", table_memory(1u << 20, sizeof(vm_ct4_key))},
+            {"memory6", table_memory(1u << 20, sizeof(vm_ct_key))}};
 }
 
 }  // namespace bench

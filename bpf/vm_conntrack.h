@@ -1,20 +1,30 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* A VM's connection tracking: flows by their key from the VM's side
- * (vm_flow.h) in an LRU hash shared by the VM's slot firewall, its tc twin
- * and its guard, so a flow is one flow whether its frames were XDP frames
- * or skbs. Entries carry their last-seen time and are honoured only within
+ * (vm_flow.h) in LRU hashes (one per family) shared by the VM's slot
+ * firewall, its tc twin and its guard, so a flow is one flow whether its
+ * frames were XDP frames or skbs. Entries carry their last-seen time and are honoured only within
  * their state's timeout; an expired entry is deleted when next met, and the
  * LRU takes the oldest when the table is full, so no sweeper is needed.
  * Semantics: docs/security-groups.md. */
 #ifndef DEVMAP_EGRESS_BPF_VM_CONNTRACK_H
 #define DEVMAP_EGRESS_BPF_VM_CONNTRACK_H
 
+/* Flows by family: IPv4's keys are shorter, and so cheaper to hash. Each
+ * table holds VmPolicy::conntrack_flows; a flow is always handled through
+ * its struct vm_ct_key, which ct_lookup() and the others take apart. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VM_CT_DEFAULT_FLOWS); /* set before load */
+	__type(key, struct vm_ct4_key);
+	__type(value, struct vm_ct_entry);
+} vm_ct4 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, VM_CT_DEFAULT_FLOWS); /* set before load */
 	__type(key, struct vm_ct_key);
 	__type(value, struct vm_ct_entry);
-} vm_ct SEC(".maps");
+} vm_ct6 SEC(".maps");
 
 /* Datagrams whose first fragment passed, by (family, protocol, direction,
  * id, addresses): value = last seen (ct_now()). */
@@ -45,6 +55,64 @@ static __always_inline void ct_stat(__u32 which)
 
 	if (c)
 		(*c)++;
+}
+
+static __always_inline void ct4_key(struct vm_ct4_key *k4, const struct vm_ct_key *k)
+{
+	k4->proto = k->proto;
+	k4->vm_port = k->vm_port;
+	k4->remote_port = k->remote_port;
+	k4->vm_addr = *(const __u32 *)k->vm_addr;
+	k4->remote_addr = *(const __u32 *)k->remote_addr;
+}
+
+/* Each family's call stays its own: clang would otherwise merge the two
+ * into one call on either map, which the verifier cannot inline (a plain
+ * helper call, then an indirect one to the map's lookup). */
+#define ct_call_apart() asm volatile("" ::: "memory")
+
+/* The flow table's entry for `k`, in its family's table. */
+static __always_inline struct vm_ct_entry *ct_lookup(const struct vm_ct_key *k)
+{
+	struct vm_ct_entry *e;
+
+	if (k->family == 4) {
+		struct vm_ct4_key k4 = {};
+
+		ct4_key(&k4, k);
+		e = bpf_map_lookup_elem(&vm_ct4, &k4);
+		ct_call_apart();
+		return e;
+	}
+	return bpf_map_lookup_elem(&vm_ct6, k);
+}
+
+static __always_inline long ct_insert(const struct vm_ct_key *k, const struct vm_ct_entry *e)
+{
+	long err;
+
+	if (k->family == 4) {
+		struct vm_ct4_key k4 = {};
+
+		ct4_key(&k4, k);
+		err = bpf_map_update_elem(&vm_ct4, &k4, e, BPF_ANY);
+		ct_call_apart();
+		return err;
+	}
+	return bpf_map_update_elem(&vm_ct6, k, e, BPF_ANY);
+}
+
+static __always_inline void ct_delete(const struct vm_ct_key *k)
+{
+	if (k->family == 4) {
+		struct vm_ct4_key k4 = {};
+
+		ct4_key(&k4, k);
+		bpf_map_delete_elem(&vm_ct4, &k4);
+		ct_call_apart();
+		return;
+	}
+	bpf_map_delete_elem(&vm_ct6, k);
 }
 
 /* The time of a frame, in ticks (jiffies). Timeouts are seconds, so a

@@ -19,34 +19,30 @@
 static __always_inline int ct_fast_l4(struct vm_ct_key *k, __u8 dir, __u8 *l4, void *data_end,
 				      __u32 len)
 {
-	__be16 ports[2];
-	__u8 h[16];
+	__be16 sport, dport;
 
 	/* The IP length was checked against the packet's end, and clang
 	 * would take that for the pointer check below, which the verifier
-	 * needs: hide where l4 came from. The header is copied out once
-	 * checked, as in vm_flow_l4(). */
+	 * needs: hide where l4 came from. */
 	barrier_var(l4);
 	if (k->proto == IPPROTO_TCP) {
-		if ((void *)(l4 + 16) > data_end || len < 20)
-			return 0;
-		__builtin_memcpy(h, l4, 16);
-		if ((h[12] >> 4) < 5 || (h[13] & (VM_TCP_SYN | VM_TCP_FIN | VM_TCP_RST)))
+		if ((void *)(l4 + 14) > data_end || len < 20 || (l4[12] >> 4) < 5 ||
+		    (l4[13] & (VM_TCP_SYN | VM_TCP_FIN | VM_TCP_RST)))
 			return 0;
 	} else if (k->proto == IPPROTO_UDP) {
 		if ((void *)(l4 + 8) > data_end || len < 8)
 			return 0;
-		__builtin_memcpy(h, l4, 8);
 	} else {
 		return 0;
 	}
-	__builtin_memcpy(ports, h, 4);
+	sport = ((__be16 *)l4)[0];
+	dport = ((__be16 *)l4)[1];
 	/* DHCP and DHCPv6 clients' messages are exempt (vm_flow.h). */
 	if (k->proto == IPPROTO_UDP && dir == VM_DIR_FROM_VM &&
-	    ((ports[0] == bpf_htons(68) && ports[1] == bpf_htons(67)) ||
-	     (ports[0] == bpf_htons(546) && ports[1] == bpf_htons(547))))
+	    ((sport == bpf_htons(68) && dport == bpf_htons(67)) ||
+	     (sport == bpf_htons(546) && dport == bpf_htons(547))))
 		return 0;
-	vm_flow_ports(k, dir, ports[0], ports[1]);
+	vm_flow_ports(k, dir, sport, dport);
 	return 1;
 }
 
@@ -114,17 +110,20 @@ static __always_inline int vm_ct_fast(void *ctx, enum vm_ctx_kind kind, __u8 dir
 
 	if (!ct_fast_key(&k, dir, vm_ctx_data(ctx, kind), vm_ctx_data_end(ctx, kind)))
 		return 0;
-	e = bpf_map_lookup_elem(&vm_ct, &k);
+	e = ct_lookup(&k);
 	if (!e) {
 		*missed = 1;
 		return 0;
 	}
-	cfg = bpf_map_lookup_elem(&vm_ct_config, &zero);
-	if (!cfg)
-		return 0;
 	now = ct_now();
-	if (ct_expired(e, k.proto, cfg, now))
-		return 0; /* the full way deletes it */
+	/* An entry met already in this tick is alive: ct_expired() counts
+	 * whole ticks since it was last met. At any rate that matters, most
+	 * frames of a flow come in a tick that has seen one before. */
+	if (e->last_seen != now) {
+		cfg = bpf_map_lookup_elem(&vm_ct_config, &zero);
+		if (!cfg || ct_expired(e, k.proto, cfg, now))
+			return 0; /* the full way deletes it */
+	}
 	if (k.proto == IPPROTO_TCP) {
 		if (e->state != VM_CT_ESTABLISHED)
 			return 0;

@@ -168,7 +168,7 @@ static __always_inline __u32 ct_open(const struct vm_flow *f, int had_entry, __u
 			return VM_DROP_CT_INVALID; /* a flow starts with a SYN */
 		e.state = VM_CT_SYN_SENT;
 	}
-	if (bpf_map_update_elem(&vm_ct, &f->key, &e, BPF_ANY))
+	if (ct_insert(&f->key, &e))
 		return VM_DROP_CT_FULL;
 	if (!had_entry)
 		ct_stat(VM_CT_STAT_CREATED);
@@ -205,7 +205,7 @@ __noinline __u32 vm_sg_judge(struct vm_flow *f)
 	}
 
 	if (f->kind == VM_FLOW_ICMP_ERROR && f->inner_ok) {
-		e = bpf_map_lookup_elem(&vm_ct, &f->inner);
+		e = ct_lookup(&f->inner);
 		if (e && !ct_expired(e, f->inner.proto, cfg, now)) {
 			ct_stat(VM_CT_STAT_RELATED);
 			return VM_PASS;
@@ -213,9 +213,9 @@ __noinline __u32 vm_sg_judge(struct vm_flow *f)
 	}
 
 	if (!f->no_track && f->kind != VM_FLOW_ICMP_ERROR && f->kind != VM_FLOW_ICMP_OTHER) {
-		e = f->ct_missed ? NULL : bpf_map_lookup_elem(&vm_ct, &f->key);
+		e = f->ct_missed ? NULL : ct_lookup(&f->key);
 		if (e && ct_expired(e, f->key.proto, cfg, now)) {
-			bpf_map_delete_elem(&vm_ct, &f->key);
+			ct_delete(&f->key);
 			ct_stat(VM_CT_STAT_EXPIRED);
 			e = NULL;
 		}

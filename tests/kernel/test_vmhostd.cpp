@@ -146,7 +146,8 @@ TEST_CASE("vmhostd: a reload changes a VM's policy in place under traffic, keepi
     // The DNS answer finds its flow: the table was kept, as were the counters.
     CHECK(paths.xdp(to_r(53, 40000)) == VM_PASS);
     CHECK(vm->objects().map_ids.at(7) == maps_before.at(7));  // verdicts
-    CHECK(vm->objects().map_ids.at(9) == maps_before.at(9));  // vm_ct
+    CHECK(vm->objects().map_ids.at(9) == maps_before.at(9));    // vm_ct4
+    CHECK(vm->objects().map_ids.at(10) == maps_before.at(10));  // vm_ct6
     CHECK(vm->objects().prog_ids != progs_before);
     // The old slot and tc programs are freed (`paths` holds the old guard).
     for (int i : {0, 1})

@@ -63,7 +63,8 @@ TEST_CASE("vmhostd: a restart adopts the pinned datapath under traffic: the same
     CHECK(xdp_prog_on(tap.near().ifindex) == objects.prog_ids.at(2));
     CHECK(pinned("nic_demux"));
     CHECK(pinned("vm1/guard"));
-    CHECK(pinned("vm1/vm_ct"));
+    CHECK(pinned("vm1/vm_ct4"));
+    CHECK(pinned("vm1/vm_ct6"));
     Log log2;
     const uint64_t at_restart = stream.sent();
     d = start(service_config({5000}), log2);
@@ -129,7 +130,8 @@ TEST_CASE("vmhostd: what changed while no daemon ran is brought in line when the
                            ") seen; adopted the previous daemon's, with the policy or programs brought up to date"));
     CHECK(r->objects().prog_ids != r_before.prog_ids);
     CHECK(r->objects().map_ids.at(7) == r_before.map_ids.at(7));  // verdicts
-    CHECK(r->objects().map_ids.at(9) == r_before.map_ids.at(9));  // vm_ct
+    CHECK(r->objects().map_ids.at(9) == r_before.map_ids.at(9));    // vm_ct4
+    CHECK(r->objects().map_ids.at(10) == r_before.map_ids.at(10));  // vm_ct6
     CHECK(xdp_prog_on(tap_r.near().ifindex) == r->objects().prog_ids.at(2));
     VmPaths paths(d->host(), *r, uplink, tap_r);
     CHECK(paths.xdp(to_r(4444, 7000)) == VM_PASS);

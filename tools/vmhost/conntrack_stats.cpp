@@ -14,7 +14,26 @@
 
 namespace vmhost {
 
-ConntrackStats read_conntrack(int ct_fd, int stats_fd)
+namespace {
+// The entries of a table whose keys are `Key`s.
+template <typename Key>
+uint64_t count_entries(int fd, const char* name)
+{
+    uint64_t n = 0;
+    Key key{}, next{};
+    const void* prev = nullptr;
+    while (!bpf_map_get_next_key(fd, prev, &next)) {
+        n++;
+        key = next;
+        prev = &key;
+    }
+    if (errno != ENOENT)
+        dme::fail(errno, std::string("walking ") + name + " failed: " + std::strerror(errno));
+    return n;
+}
+}  // namespace
+
+ConntrackStats read_conntrack(int ct4_fd, int ct6_fd, int stats_fd)
 {
     ConntrackStats s;
     std::vector<uint64_t> per_cpu(libbpf_num_possible_cpus());
@@ -25,15 +44,7 @@ ConntrackStats read_conntrack(int ct_fd, int stats_fd)
         for (uint64_t v : per_cpu)
             *fields[k] += v;
     }
-    vm_ct_key key{}, next{};
-    const void* prev = nullptr;
-    while (!bpf_map_get_next_key(ct_fd, prev, &next)) {
-        s.entries++;
-        key = next;
-        prev = &key;
-    }
-    if (errno != ENOENT)
-        dme::fail(errno, std::string("walking vm_ct failed: ") + std::strerror(errno));
+    s.entries = count_entries<vm_ct4_key>(ct4_fd, "vm_ct4") + count_entries<vm_ct_key>(ct6_fd, "vm_ct6");
     uint64_t gone = s.expired + s.entries;
     s.evicted = s.created > gone ? s.created - gone : 0;
     return s;

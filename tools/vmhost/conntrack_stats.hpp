@@ -14,8 +14,8 @@ struct ConntrackStats {
     uint64_t evicted = 0;    // taken by the LRU when full: created - expired - entries
 };
 
-// Reads the table (vm_ct) and the per-CPU counters (vm_ct_stats); throws
-// dme::Error naming the map on failure.
-ConntrackStats read_conntrack(int ct_fd, int stats_fd);
+// Reads the tables (vm_ct4, vm_ct6) and the per-CPU counters
+// (vm_ct_stats); throws dme::Error naming the map on failure.
+ConntrackStats read_conntrack(int ct4_fd, int ct6_fd, int stats_fd);
 
 }  // namespace vmhost

@@ -6,7 +6,7 @@
 //   nic_demux tx_ports mac_to_port sg_members   the host's program and maps
 //   sg_ids                                      group name -> id
 //   vms                                         slot key -> VmRecord
-//   vm<KEY>/guard fw_xdp fw_tc verdicts vm_ct vm_frags vm_ct_stats
+//   vm<KEY>/guard fw_xdp fw_tc, and its maps by name (kVmMaps, vm_host.cpp)
 // An empty DIR pins nothing: the datapath then lives as long as its owner.
 #pragma once
 

@@ -81,7 +81,8 @@ PolicyMaps PolicyMaps::of(const bpf_object* obj)
     m.verdicts = map_fd(obj, "verdicts");
     m.sg_rules = map_fd(obj, "vm_sg_rules");
     m.sg_members = map_fd(obj, "vm_sg_members");
-    m.ct = map_fd(obj, "vm_ct");
+    m.ct4 = map_fd(obj, "vm_ct4");
+    m.ct6 = map_fd(obj, "vm_ct6");
     m.ct_config = map_fd(obj, "vm_ct_config");
     m.ct_stats = map_fd(obj, "vm_ct_stats");
     return m;

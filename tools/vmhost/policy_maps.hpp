@@ -12,7 +12,7 @@ namespace vmhost {
 struct PolicyMaps {
     int identity = -1, macs = -1, owned = -1, owned_prefixes = -1;
     int allow_src4 = -1, allow_src6 = -1, allow_ports = -1, verdicts = -1;
-    int sg_rules = -1, sg_members = -1, ct = -1, ct_config = -1, ct_stats = -1;
+    int sg_rules = -1, sg_members = -1, ct4 = -1, ct6 = -1, ct_config = -1, ct_stats = -1;
     // Finds the maps by name in a loaded object; throws if one is missing.
     static PolicyMaps of(const bpf_object* obj);
 };

@@ -385,9 +385,9 @@ using Skel = std::unique_ptr<vm_firewall, decltype(&vm_firewall__destroy)>;
 
 // A VM's maps, by the object's names: pinned under vm<KEY>/ by these names
 // and shown in this order.
-constexpr std::string_view kVmMaps[] = {"vm_identity", "vm_macs",     "vm_owned",  "vm_owned_prefixes", "allow_src4",
-                                        "allow_src6",  "allow_ports", "verdicts",  "vm_sg_rules",       "vm_ct",
-                                        "vm_frags",    "vm_ct_config", "vm_ct_stats"};
+constexpr std::string_view kVmMaps[] = {"vm_identity", "vm_macs",     "vm_owned",    "vm_owned_prefixes", "allow_src4",
+                                        "allow_src6",  "allow_ports", "verdicts",    "vm_sg_rules",       "vm_ct4",
+                                        "vm_ct6",      "vm_frags",    "vm_ct_config", "vm_ct_stats"};
 constexpr size_t kVmMapCount = std::size(kVmMaps);
 using VmMapFds = std::array<dme::Fd, kVmMapCount>;
 
@@ -442,7 +442,7 @@ std::array<int, kVmMapCount> map_fds(const vm_firewall* skel)
 
 // The maps a VM keeps across a policy change: its counters and flows.
 struct KeptState {
-    int verdicts = -1, ct = -1, frags = -1, ct_stats = -1;
+    int verdicts = -1, ct4 = -1, ct6 = -1, frags = -1, ct_stats = -1;
 };
 
 // A VM's object, loaded, its maps empty but for those kept.
@@ -456,10 +456,12 @@ Skel load_firewall_object(VmHost& host, uint32_t max_flows, const KeptState& kee
         bpf_map__reuse_fd(skel->maps.mac_to_port, host.mac_to_port_fd()) ||
         bpf_map__reuse_fd(skel->maps.vm_sg_members, host.groups().fd()))
         dme::fail(errno, "sharing the host's port and group maps with the VM firewall failed");
-    if (bpf_map__set_max_entries(skel->maps.vm_ct, max_flows))
-        dme::fail(errno, "sizing the VM's flow table failed");
+    if (bpf_map__set_max_entries(skel->maps.vm_ct4, max_flows) ||
+        bpf_map__set_max_entries(skel->maps.vm_ct6, max_flows))
+        dme::fail(errno, "sizing the VM's flow tables failed");
     const std::pair<bpf_map*, int> kept[] = {{skel->maps.verdicts, keep.verdicts},
-                                             {skel->maps.vm_ct, keep.ct},
+                                             {skel->maps.vm_ct4, keep.ct4},
+                                             {skel->maps.vm_ct6, keep.ct6},
                                              {skel->maps.vm_frags, keep.frags},
                                              {skel->maps.vm_ct_stats, keep.ct_stats}};
     for (auto [map, fd] : kept)
@@ -557,7 +559,8 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
         map_fd[i] = maps[i].get();
         all_maps = all_maps && maps[i];
     }
-    dme::Fd verdicts = std::move(maps[vm_map("verdicts")]), ct = std::move(maps[vm_map("vm_ct")]);
+    dme::Fd verdicts = std::move(maps[vm_map("verdicts")]);
+    dme::Fd ct4 = std::move(maps[vm_map("vm_ct4")]), ct6 = std::move(maps[vm_map("vm_ct6")]);
     dme::Fd frags = std::move(maps[vm_map("vm_frags")]), ct_stats = std::move(maps[vm_map("vm_ct_stats")]);
     auto tag_is = [](int fd, const std::array<uint8_t, BPF_TAG_SIZE>& want) {
         bpf_prog_info info = prog_info(fd);
@@ -579,8 +582,8 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
     if (fw_xdp && fw_tc && guard && all_maps) {
         const auto& tags = host.firewall_tags();
         current = tag_is(fw_xdp.get(), tags.fw_xdp) && tag_is(fw_tc.get(), tags.fw_tc) &&
-                  tag_is(guard.get(), tags.guard) && ct_info_matches(ct.get(), policy_) &&
-                  holds_policy(written_maps(maps), policy_, host.groups().ids_for(policy_));
+                  tag_is(guard.get(), tags.guard) && ct_info_matches(ct4.get(), policy_) &&
+                  ct_info_matches(ct6.get(), policy_) && holds_policy(written_maps(maps), policy_, host.groups().ids_for(policy_));
     }
     tc_handle_ = tc_ours ? rec.tc_handle : 0;
     tc_priority_ = tc_ours ? rec.tc_priority : 0;
@@ -588,7 +591,8 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
         // Nothing to change: the kernel keeps running what it runs.
         guard_ = std::move(guard_att);
         verdicts_ = std::move(verdicts);
-        ct_ = std::move(ct);
+        ct4_ = std::move(ct4);
+        ct6_ = std::move(ct6);
         frags_ = std::move(frags);
         ct_stats_ = std::move(ct_stats);
         fw_xdp_ = std::move(fw_xdp);
@@ -600,7 +604,8 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
     }
     // A new object keeping the VM's counters and flows, swapped in where
     // ours is and attached where nothing is: never a moment unguarded.
-    KeptState keep{verdicts.get(), ct_info_matches(ct.get(), policy_) ? ct.get() : -1, frags.get(),
+    const bool same_size = ct_info_matches(ct4.get(), policy_) && ct_info_matches(ct6.get(), policy_);
+    KeptState keep{verdicts.get(), same_size ? ct4.get() : -1, same_size ? ct6.get() : -1, frags.get(),
                    ct_stats.get()};
     Skel skel = load_firewall(host, policy_, keep);
     host.ports().set(port_, tap_, dme::EgressProgram::from(skel->progs.vm_fw_xdp), slot_options(mode_));
@@ -650,8 +655,9 @@ void Vm::pin(VmHost& host, const vm_firewall* skel) const
 void Vm::replace(VmHost& host, const VmPolicy& policy)
 {
     // A new table size needs a new table: its flows start over.
-    KeptState keep{verdicts_.get(), policy.conntrack.max_flows == policy_.conntrack.max_flows ? ct_.get() : -1,
-                   frags_.get(), ct_stats_.get()};
+    const bool same_size = policy.conntrack.max_flows == policy_.conntrack.max_flows;
+    KeptState keep{verdicts_.get(), same_size ? ct4_.get() : -1, same_size ? ct6_.get() : -1, frags_.get(),
+                   ct_stats_.get()};
     Skel skel = load_firewall(host, policy, keep);
     const auto opts = slot_options(mode_);
     // To the VM (slot, then tc), then from it; each hook swaps in one step.
@@ -686,7 +692,8 @@ void Vm::adopt(const vm_firewall* skel)
                            bpf_program__fd(skel->progs.vm_guard)},
                           map_fds(skel));
     verdicts_ = dme::Fd::dup(bpf_map__fd(skel->maps.verdicts));
-    ct_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct));
+    ct4_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct4));
+    ct6_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct6));
     frags_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_frags));
     ct_stats_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct_stats));
     fw_xdp_ = dme::Fd::dup(bpf_program__fd(skel->progs.vm_fw_xdp));
@@ -752,7 +759,7 @@ void Vm::replace_tc(int prog_fd)
         dme::fail(-err, "replacing the tc egress firewall on " + tap_.name() + " failed: " + std::strerror(-err));
 }
 
-ConntrackStats Vm::conntrack() const { return read_conntrack(ct_.get(), ct_stats_.get()); }
+ConntrackStats Vm::conntrack() const { return read_conntrack(ct4_.get(), ct6_.get(), ct_stats_.get()); }
 
 ReasonTraffic Vm::traffic(vm_path path) const
 {

@@ -55,7 +55,6 @@ public:
     ReasonCounts counts(vm_path path) const;
     ReasonTraffic traffic(vm_path path) const;
     ConntrackStats conntrack() const;
-    int conntrack_fd() const noexcept { return ct_.get(); }
     const VmObjects& objects() const noexcept { return objects_; }
     Origin origin() const noexcept { return origin_; }
 
@@ -91,7 +90,7 @@ private:
     // Only what the control plane reads later, and the programs in place so
     // a failed replace can put them back: the kernel holds the rest (slot,
     // tc filter, XDP attachment), so a thousand VMs cost few fds here.
-    dme::Fd verdicts_, ct_, frags_, ct_stats_;
+    dme::Fd verdicts_, ct4_, ct6_, frags_, ct_stats_;
     dme::Fd fw_xdp_, fw_tc_, fw_guard_;
     uint32_t tc_handle_ = 0, tc_priority_ = 0;
     std::unique_ptr<dme::XdpAttachment> guard_;
