@@ -38,7 +38,7 @@ CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
               -DCMAKE_C_COMPILER_LAUNCHER=$(shell command -v ccache) \
               -DCMAKE_CXX_COMPILER_LAUNCHER=$(shell command -v ccache) $(CROSS_FLAGS) $(SAN_FLAGS)
 
-.PHONY: all deps build install deb deb-test test test-unit test-kernel fuzz fuzz-model bench bench-vm bench-vm-steps profile demo demo-cpumap smoke-arm64 kernel \
+.PHONY: all deps build install deb deb-test test test-unit test-kernel fuzz fuzz-model bench bench-vm bench-vm-secgroups bench-vm-steps profile demo demo-cpumap smoke-arm64 kernel \
 	vmtest vmtest-arm64 kernel-arm64 bench-vm-arm64 clean
 
 ifeq ($(ARCH),arm64)
@@ -208,6 +208,21 @@ bench-vm: build
 	@mkdir -p $(RESULTS)
 	bench/vm.sh -c patched $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm \
 	  stock=$(KBUILD_DIR)/out-stock/$(KIMAGE) patched=$(KBUILD_DIR)/out-patched/$(KIMAGE)
+
+# The security-groups section (conntrack hit, new flow, against the stateless
+# firewall) in the same counting guest on the patched kernel: instructions
+# per frame, identical run to run, where make bench's ns move with the
+# machine's load. Writes bench/results/<date>-vm-secgroups.{json,md}; 20 s
+# after the kernel.
+bench-vm-secgroups: build
+	$(MAKE) -C kernel-patches kernel
+	@mkdir -p $(RESULTS)
+	@out=$(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm-secgroups; \
+	ICOUNT=1 SMP=1 kernel-patches/vmtest.sh -k $(KBUILD_DIR)/out-patched/$(KIMAGE) -t 1200 -o $$out.d -- \
+	  $(BUILD)/bench/devmap-bench --sections secgroups --runs 3 --packets 20000 \
+	  --out /run/scratch/out/secgroups.json >/dev/null && \
+	mv $$out.d/secgroups.json $$out.json && mv $$out.d/secgroups.md $$out.md && rmdir $$out.d && \
+	grep -E '^\| (frame|udp)|Flow table' $$out.md && echo "wrote $$out.json and $$out.md"
 
 # bench-vm on arm64: the same cases and guest (-icount shift=0, one CPU), the
 # arm64 devmap-bench in the arm64 stock and patched guests (KARCH=arm64), and
