@@ -222,7 +222,8 @@ tap=$(tap_of ${dom_prefix}1)
 [[ "$tap" == vnet* ]] && ok "libvirt named its tap $tap" || fail "vm1's tap: '$tap'"
 [ "$wrc" = 0 ] && ok "vm1 enforced" || fail "vm1 not enforced: $(cat "$tmp/wait.out")"
 hook_line=$(grep -o "vmhostd hook: domain ${dom_prefix}1: vm vm1: enforced on $tap (waited [0-9.]* s)" "$tmp/libvirtd.log" | head -1)
-[ -n "$hook_line" ] && ok "libvirtd's log has the hook's line: $hook_line" ||
+logged_by=$(grep -F "$hook_line" "$tmp/libvirtd.log" | grep -o 'debug : [A-Za-z]*' | head -1 | cut -d' ' -f3)
+[ -n "$hook_line" ] && ok "libvirtd's log has the hook's line (logged by ${logged_by:-?}): $hook_line" ||
   fail "the hook's line is not in libvirtd's log"
 hook_wait=$(grep -o 'waited [0-9.]*' <<<"$hook_line" | cut -d' ' -f2)
 # The hook ran at start begin, before QEMU ran the guest: libvirtd called it
