@@ -104,7 +104,8 @@ done
 mount -t bpf bpf /sys/fs/bpf
 state=/sys/fs/bpf/vmhostd
 
-# libvirt's configuration as installed, with the hook and three changes:
+# libvirt's configuration as installed (whatever the host has in it), with
+# the hook, and libvirtd.conf and qemu.conf of the test's own:
 # - debug logs of hooks and the commands libvirtd runs (the hook's stderr);
 # - QEMU as root: /dev/kvm is root-only here, and libvirt, which probes the
 #   binaries as root and sees KVM, then finds KVM gone for its qemu user and
@@ -115,8 +116,8 @@ cp -a /etc/libvirt "$tmp/etc-libvirt"
 mkdir -p "$tmp/etc-libvirt/hooks"
 install -m 755 "$hook" "$tmp/etc-libvirt/hooks/qemu"
 printf 'log_filters="1:util.hook 1:util.command 3:*"\nlog_outputs="1:file:%s/libvirtd.log"\n' "$tmp" \
-  >> "$tmp/etc-libvirt/libvirtd.conf"
-printf 'user = "root"\ngroup = "root"\ncgroup_controllers = [ ]\n' >> "$tmp/etc-libvirt/qemu.conf"
+  > "$tmp/etc-libvirt/libvirtd.conf"
+printf 'user = "root"\ngroup = "root"\ncgroup_controllers = [ ]\n' > "$tmp/etc-libvirt/qemu.conf"
 mount --bind "$tmp/etc-libvirt" /etc/libvirt
 
 # vmhostd's uplink: a veth in this namespace.
@@ -126,9 +127,9 @@ ip link add lvup type veth peer name lvup-peer
 ethtool -K lvup-peer gro on >/dev/null
 ip link set lvup up; ip link set lvup-peer up
 
-# Two VMs vmhostd knows by MAC. vm2's flow table (2^24 flows, preallocated,
-# about 2 GB) is more than the daemon's memory limit lets the kernel
-# allocate: its policy cannot be enforced.
+# Two VMs vmhostd knows by MAC. vm2's flow table (2^24 flows of 120 bytes,
+# preallocated: 2 GiB) is more than the daemon's memory cgroup lets the
+# kernel allocate: its policy cannot be enforced.
 cat > "$tmp/host.toml" <<'TOML'
 [host]
 uplink = "lvup"
@@ -159,7 +160,8 @@ for _ in $(seq 600); do virsh version >/dev/null 2>&1 && break; sleep 0.1; done
 virsh version >"$tmp/out" 2>&1 || die "libvirtd does not answer after 60 s: $(cat "$tmp/out"; tail -5 "$tmp/libvirtd.log")"
 echo "libvirtd answers after $(since "$t0") s ($(grep -o 'Running hypervisor: .*' "$tmp/out"))"
 
-# vmhostd's memory cgroup: 256 MiB, as a unit's MemoryMax= would give it.
+# vmhostd's memory cgroup: 512 MiB, as a unit's MemoryMax= would give it
+# (room for ASan's quarantine in a SANITIZE build; vm2's table needs 2 GiB).
 # The kernel charges BPF maps to it. Under the cgroup this shell is in
 # (cgroup v1's memory hierarchy, or v2 where that cgroup delegates memory),
 # else under v2's root. The one thing this test makes outside its
@@ -173,7 +175,7 @@ else
 fi
 for stale in "$cg_parent"/dme-libvirt-test-*; do [ -d "$stale" ] && rmdir "$stale" 2>/dev/null; done
 cg=$cg_parent/dme-libvirt-test-$(cut -c1-8 /proc/sys/kernel/random/uuid)
-mkdir "$cg" && echo $((256 << 20)) > "$cg/$cg_limit" || die "cannot make a memory cgroup for vmhostd ($cg)"
+mkdir "$cg" && echo $((512 << 20)) > "$cg/$cg_limit" || die "cannot make a memory cgroup for vmhostd ($cg)"
 cg_made=$cg
 
 # vmhostd with the unit's capabilities, on its default socket (the one the
