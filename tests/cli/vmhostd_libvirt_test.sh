@@ -16,8 +16,9 @@
 # libvirtd, virtlogd, QEMU and vmhostd), and a mount namespace in which
 # /run, /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt are
 # tmpfs, /etc/libvirt is a copy with the hook installed, and /sys/fs/bpf is
-# a bpffs of its own. A libvirtd the host runs is neither seen nor touched,
-# and nothing is written outside (libvirt's cgroups are turned off).
+# a bpffs of its own. A libvirtd the host runs is neither seen nor touched.
+# Nothing is written outside but vmhostd's memory cgroup (see below);
+# libvirt's own cgroups are turned off.
 #   vmhostd_libvirt_test.sh VMHOSTD VMHOSTCTL QEMU_HOOK
 set -u
 if [ -z "${DME_LIBVIRT_TEST_INNER:-}" ]; then
@@ -79,29 +80,35 @@ stop_pidfile() {  # NAME PIDFILE: SIGTERM, then SIGKILL after 10 s
 }
 cleanup() {
   # Domains first (a TCG guest burns a CPU), then the daemons by their pid
-  # files. What is left (mounts, links, pins) goes with the namespaces.
-  if [ -S /run/libvirt/libvirt-sock ]; then
-    for d in $(virsh list --name 2>/dev/null); do virsh destroy "$d" >/dev/null 2>&1; done
+  # files: only once this test's /run is mounted (until then /run is the
+  # host's, with the host's libvirtd in it) and it has started them. What
+  # is left (mounts, links, pins) goes with the namespaces.
+  if [ -n "$own_run" ]; then
+    if [ -n "$libvirtd_started" ] && [ -S /run/libvirt/libvirt-sock ]; then
+      for d in $(virsh list --name 2>/dev/null); do virsh destroy "$d" >/dev/null 2>&1; done
+    fi
+    [ -n "$libvirtd_started" ] && stop_pidfile libvirtd /run/libvirtd.pid
+    [ -n "$virtlogd_started" ] && stop_pidfile virtlogd /run/virtlogd.pid
   fi
-  stop_pidfile libvirtd /run/libvirtd.pid
-  stop_pidfile virtlogd /run/virtlogd.pid
   if [ -n "$vpid" ]; then kill -TERM "$vpid" 2>/dev/null; wait "$vpid" 2>/dev/null; fi
-  [ -f "$tmp/host.toml" ] && "$vmhostd" teardown "$tmp/host.toml" >/dev/null 2>&1
+  [ -n "$own_bpffs" ] && [ -f "$tmp/host.toml" ] && "$vmhostd" teardown "$tmp/host.toml" >/dev/null 2>&1
   [ -n "$cg_made" ] && rmdir "$cg_made"
 }
-cg_made=
+cg_made= own_run= own_bpffs= libvirtd_started= virtlogd_started=
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # The namespace's own file systems.
-mount --make-rprivate /
-mount -t tmpfs -o mode=755 tmpfs /run
+mount --make-rprivate / || die "cannot make the mounts private"
+mount -t tmpfs -o mode=755 tmpfs /run || die "cannot mount the test's own /run"
+own_run=1
 mkdir -p "$tmp" /run/vmhostd && chmod 700 /run/vmhostd
 for d in /var/lib/libvirt /var/cache/libvirt /var/log/libvirt; do
   [ -d "$d" ] || die "$d is missing: is libvirt-daemon-system installed?"
-  mount -t tmpfs -o mode=755 tmpfs "$d"
+  mount -t tmpfs -o mode=755 tmpfs "$d" || die "cannot mount a tmpfs on $d"
 done
-mount -t bpf bpf /sys/fs/bpf
+mount -t bpf bpf /sys/fs/bpf || die "cannot mount the test's own bpffs"
+own_bpffs=1
 state=/sys/fs/bpf/vmhostd
 
 # libvirt's configuration as installed (whatever the host has in it), with
@@ -153,8 +160,10 @@ TOML
 # virtlogd and libvirtd, as their init scripts start them. The hook runs
 # with libvirtd's PATH (and nothing else of its environment), where it
 # finds vmhostctl: the built one, first on that PATH.
+virtlogd_started=1
 virtlogd -d -p /run/virtlogd.pid || die "virtlogd does not start"
 t0=$(now)
+libvirtd_started=1
 PATH=$(dirname "$vmhostctl"):$PATH libvirtd -d -p /run/libvirtd.pid || die "libvirtd does not start"
 for _ in $(seq 600); do virsh version >/dev/null 2>&1 && break; sleep 0.1; done
 virsh version >"$tmp/out" 2>&1 || die "libvirtd does not answer after 60 s: $(cat "$tmp/out"; tail -5 "$tmp/libvirtd.log")"
@@ -231,6 +240,14 @@ hook_wait=$(grep -o 'waited [0-9.]*' <<<"$hook_line" | cut -d' ' -f2)
 # The hook ran at start begin, before QEMU ran the guest: libvirtd called it
 # with those arguments, and logged its result after.
 check "the hook ran at 'start begin'" grep -qE "(virHookCall|virCommand).*hooks/qemu ${dom_prefix}1 start begin -" "$tmp/libvirtd.log"
+in_order() {  # the hook's answer at start begin came before libvirtd went on to 'started begin'
+  local answered started
+  answered=$(grep -n "vmhostd hook: domain ${dom_prefix}1: vm vm1: enforced" "$tmp/libvirtd.log" | head -1 | cut -d: -f1)
+  started=$(grep -nE "hooks/qemu ${dom_prefix}1 started begin -" "$tmp/libvirtd.log" | head -1 | cut -d: -f1)
+  [ -n "$answered" ] && [ -n "$started" ] && [ "$answered" -lt "$started" ] ||
+    { echo "the hook's answer at line ${answered:-none}, 'started begin' at line ${started:-none}"; return 1; }
+}
+check "... and answered before libvirtd went on to 'started begin'" in_order
 expect "status: vm1 enforced on $tap" 0 "vm1 +1 $tap +yes" "$vmhostctl" status
 vm_json vm1 > "$tmp/vm1.json"
 guard=$(field programs 2 < "$tmp/vm1.json") tcprog=$(field programs 1 < "$tmp/vm1.json")
