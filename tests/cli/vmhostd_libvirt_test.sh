@@ -42,7 +42,7 @@ fi
 vmhostd=$1 vmhostctl=$2 hook=$3
 py=/usr/bin/python3
 export LIBVIRT_DEFAULT_URI=qemu:///system
-fails=0 vpid=
+fails=0 vpid=''
 tmp=/run/dme-libvirt-test  # on the namespace's own /run
 dom_prefix=dmelv
 
@@ -94,7 +94,7 @@ cleanup() {
   [ -n "$own_bpffs" ] && [ -f "$tmp/host.toml" ] && "$vmhostd" teardown "$tmp/host.toml" >/dev/null 2>&1
   [ -n "$cg_made" ] && rmdir "$cg_made"
 }
-cg_made= own_run= own_bpffs= libvirtd_started= virtlogd_started=
+cg_made='' own_run='' own_bpffs='' libvirtd_started='' virtlogd_started=''
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
@@ -276,6 +276,10 @@ sys.exit(0 if v["ifindex"] == int(sys.argv[2]) and v["bpf_prog"]["id"] == int(sy
   return 1
 }
 check "slot $slot holds $tap and vm1's firewall (prog id $slotprog)" slot_check
+slot_key() { echo $((slot & 255)) $((slot >> 8 & 255)) 0 0; }
+# shellcheck disable=SC2046
+check "vm1's programs and maps are pinned ($state/vm$slot/guard), its tap recorded (vms[$slot])" \
+  bash -c "test -e $state/vm$slot/guard && bpftool map lookup pinned $state/vms key $(slot_key)"
 echo "time from 'virsh create' to vm1 enforced: ${t_enforced} s (virsh create returned after ${t_create} s); the hook waited ${hook_wait:-?} s; vmhostd: $(field time_to_policy_ms < "$tmp/vm1.json") ms from seeing the tap to enforced"
 
 # 2. A domain whose MAC vmhostd does not know: it starts, and its tap is
@@ -299,7 +303,9 @@ check "... the tap $tap is gone" bash -c "! ip link show $tap 2>/dev/null"
 check "... vmhostd forgets vm1 (hook at release end waits for it)" \
   grep -q "vmhostd hook: domain ${dom_prefix}1: vm vm1: no tap, nothing enforced" "$tmp/libvirtd.log"
 expect "... status: vm1 has no tap" 0 "vm1 +1 +- +no" "$vmhostctl" status
-check "... vm1's pins are gone" test ! -e "$state/vm1"
+# shellcheck disable=SC2046
+check "... vm1's pins and its record are gone" \
+  bash -c "test ! -e $state/vm$slot && ! bpftool map lookup pinned $state/vms key $(slot_key) 2>/dev/null"
 freed() {
   local id
   for _ in $(seq 50); do
