@@ -118,13 +118,15 @@ state=/sys/fs/bpf/vmhostd
 #   binaries as root and sees KVM, then finds KVM gone for its qemu user and
 #   probes every binary again on each lookup (40 s per `virsh create`);
 # - no cgroups: without machined libvirt would make its own under
-#   /sys/fs/cgroup, which is the host's.
+#   /sys/fs/cgroup, which is the host's;
+# - no security driver: on a host with AppArmor or SELinux on, libvirt
+#   would label QEMU with profiles the test does not need.
 cp -a /etc/libvirt "$tmp/etc-libvirt"
 mkdir -p "$tmp/etc-libvirt/hooks"
 install -m 755 "$hook" "$tmp/etc-libvirt/hooks/qemu"
 printf 'log_filters="1:util.hook 1:util.command 3:*"\nlog_outputs="1:file:%s/libvirtd.log"\n' "$tmp" \
   > "$tmp/etc-libvirt/libvirtd.conf"
-printf 'user = "root"\ngroup = "root"\ncgroup_controllers = [ ]\n' > "$tmp/etc-libvirt/qemu.conf"
+printf 'user = "root"\ngroup = "root"\ncgroup_controllers = [ ]\nsecurity_driver = "none"\n' > "$tmp/etc-libvirt/qemu.conf"
 mount --bind "$tmp/etc-libvirt" /etc/libvirt
 
 # vmhostd's uplink: a veth in this namespace.
