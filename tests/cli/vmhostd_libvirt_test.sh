@@ -356,6 +356,29 @@ echo "refused after $(since "$t0") s; virsh said: $(sed -n 's/.*\(Hook script ex
 check "... the domain is not running" bash -c "! virsh list --name | grep -qx ${dom_prefix}2"
 check "... and its tap is gone" bash -c "! ip -d link show | grep -q 'link/ether fe:54:00:d1:00:02'"
 
+# 4b. The operator fixes vm2's policy while a start waits on it: the hook
+# holds the start until vmhostd, reloaded, enforces vm2; then it goes on.
+t0=$(now)
+virsh create "$tmp/vm2.xml" >"$tmp/vm2.out" 2>&1 &
+creating=$!
+check "a second start of vm2's domain: held again" held
+sleep 1  # the start waits
+sed -i '/^conntrack = { max_flows = 16777216 }$/d' "$tmp/host.toml"
+t_reload=$(now)
+kill -HUP "$vpid"
+wait "$creating"; rc=$?
+t_started=$(since "$t0")
+hook_line=$(grep -o "vmhostd hook: domain ${dom_prefix}2: vm vm2: enforced on vnet[0-9]* (waited [0-9.]* s)" "$tmp/libvirtd.log" | head -1)
+hook_wait=$(grep -o 'waited [0-9.]*' <<<"$hook_line" | cut -d' ' -f2)
+if [ "$rc" = 0 ] && [ -n "$hook_wait" ] && $py -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 1.0 else 1)' "$hook_wait"; then
+  ok "... fixed and reloaded (SIGHUP): the start goes on once vm2 is enforced; $hook_line"
+else
+  fail "vm2 after the reload: virsh rc $rc ($(cat "$tmp/vm2.out")), hook: '${hook_line:-no line}'"
+fi
+echo "virsh create returned after ${t_started} s, $(since "$t_reload") s after the reload"
+expect "... status: vm2 enforced" 0 "vm2 +2 +vnet[0-9]+ +yes" "$vmhostctl" status
+check "virsh destroy ${dom_prefix}2" virsh destroy ${dom_prefix}2
+
 # 5. The daemon stopped: the hook cannot ask it, and libvirt refuses.
 kill -TERM "$vpid"; wait "$vpid"; vpid=
 t0=$(now)
