@@ -27,6 +27,10 @@ packages=(
   python3-scapy
   # test_real_clients: a real DHCP server and RA sender, DHCP client, ping
   dnsmasq-base busybox iputils-ping
+  # cli: vmhostd under libvirtd: libvirtd, virsh, and QEMU for its TCG
+  # domains (only a Recommends of libvirt-daemon; SeaBIOS and the NIC ROMs
+  # come with it)
+  libvirt-daemon-system libvirt-clients qemu-system-x86
 )
 if [ "$arch" = arm64 ]; then
   # The libraries the arm64 binaries link; CLI11, nlohmann-json and catch2 are

@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -228,6 +229,45 @@ TEST_CASE("vmhostd: a VM whose policy the kernel refuses is tried again until it
     CHECK(xdp_prog_on(tap.near().ifindex) == d.host().vm(1)->objects().prog_ids.at(2));
     // Its time to policy counts from the tap first seen, the failed tries included.
     CHECK(d.status().at(0).time_to_policy >= std::chrono::milliseconds(200));
+}
+
+TEST_CASE("vmhostd: a reload that changes a held VM's policy tries it at once, not after its backoff",
+          "[vmhost][vmhostd]")
+{
+    Target uplink("vdnic"), tap("vdtapr");
+    Redirector other;  // the guard's attach is refused (EBUSY) while it is there
+    REQUIRE(bpf_xdp_attach(int(tap.near().ifindex), other.fd(), XDP_FLAGS_DRV_MODE, nullptr) == 0);
+    std::vector<std::string> log;
+    vmhost::Daemon d(vmhost::parse_config(service_config({5000}), "a.toml"),
+                     [&](const std::string& l) { log.push_back(l); });
+    REQUIRE_FALSE(d.status().at(0).enforced);
+    // Backed off to 800 ms: a retry is not due for a while.
+    REQUIRE(step_until(d, [&] { return logged(log, "trying again in 800 ms"); }));
+
+    // A new policy while the cause is still there: tried at once, refused
+    // again, reported by the reload; the backoff starts over.
+    const size_t before = log.size();
+    auto r = d.reload(vmhost::parse_config(service_config({5000, 5001}), "b.toml"));
+    CHECK_FALSE(r.ok);
+    REQUIRE(r.errors.size() == 1);
+    CHECK_THAT(r.errors[0], Catch::Contains("vm r: ") && Catch::Contains("another XDP program is attached") &&
+                                Catch::Contains("its tap stays held"));
+    CHECK_FALSE(d.status().at(0).enforced);
+    CHECK(std::any_of(log.begin() + long(before), log.end(), [](const std::string& l) {
+        return l.find("vm r: tap vdtapr seen; enforcing its policy failed") != std::string::npos &&
+               l.find("trying again in 200 ms") != std::string::npos;
+    }));  // tried by the reload, the backoff started over
+
+    // The operator takes the other program off and reloads with a fixed
+    // policy: enforced when reload() returns, no step() in between.
+    REQUIRE(bpf_xdp_detach(int(tap.near().ifindex), XDP_FLAGS_DRV_MODE, nullptr) == 0);
+    r = d.reload(vmhost::parse_config(service_config({5000, 5002}), "c.toml"));
+    CHECK(r.ok);
+    CHECK(r.changed == 1);
+    CHECK(d.status().at(0).enforced);
+    CHECK(d.status().at(0).error.empty());
+    CHECK_FALSE(d.until_retry().has_value());
+    CHECK(xdp_prog_on(tap.near().ifindex) == d.host().vm(1)->objects().prog_ids.at(2));
 }
 
 TEST_CASE("vmhostd: a VM's tap is held, its frames dropped, from when it is seen until its guard takes the hold's place",

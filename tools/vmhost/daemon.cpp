@@ -355,6 +355,7 @@ Daemon::ReloadResult Daemon::reload(HostConfig next)
     // Gone from the configuration, or found by another tap: off first, so
     // their MACs and addresses are free for what comes.
     std::vector<Entry> kept;
+    std::set<std::string> held_changed;  // held (never enforced) with a new policy: tried at once, below
     for (auto& v : vms_) {
         const VmConfig* now = configured(v.cfg.name);
         if (!now) {
@@ -381,6 +382,8 @@ Daemon::ReloadResult Daemon::reload(HostConfig next)
                     kept.push_back(std::move(v));
                     continue;
                 }
+            } else if (v.status.ifindex) {
+                held_changed.insert(v.cfg.name);
             }
             v.cfg = *now;
             r.changed++;
@@ -411,6 +414,18 @@ Daemon::ReloadResult Daemon::reload(HostConfig next)
     }
     vms_ = std::move(ordered);
     cfg_ = std::move(next);
+    // A held VM whose policy changed (the operator's fix, perhaps) is tried
+    // now, not when its backoff (up to 10 s) runs out: a libvirt start may
+    // be waiting on it.
+    for (auto& v : vms_)
+        if (held_changed.count(v.cfg.name) && v.status.ifindex && !v.status.enforced) {
+            v.backoff = {};
+            enforce(v, *v.status.ifindex, v.status.tap, v.tap_mac);
+            if (!v.status.enforced) {
+                r.ok = false;
+                r.errors.push_back("vm " + v.status.name + ": " + v.status.error + " (its tap stays held)");
+            }
+        }
     // What is there now, for the VMs without a tap.
     on_links(watch_.list());
     log_("reload " + r.summary());
