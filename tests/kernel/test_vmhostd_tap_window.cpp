@@ -23,6 +23,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,6 +105,32 @@ public:
 private:
     std::vector<std::pair<std::string, std::string>> saved_;
 };
+
+// A device's drops in this namespace (/proc/net/dev): what a frame the tap
+// took may still meet on the way out, under load.
+struct Drops {
+    uint64_t rx = 0, tx = 0;
+};
+Drops drops_of(const std::string& dev)
+{
+    std::ifstream in("/proc/net/dev");
+    std::string line;
+    while (std::getline(in, line)) {
+        auto colon = line.find(':');
+        if (colon == std::string::npos)
+            continue;
+        std::string name = line.substr(0, colon);
+        name.erase(0, name.find_first_not_of(' '));
+        if (name != dev)
+            continue;
+        std::istringstream f(line.substr(colon + 1));
+        uint64_t v[16] = {};
+        for (auto& x : v)
+            f >> x;
+        return {v[3], v[11]};  // rx drop, tx drop
+    }
+    return {};
+}
 
 // The outside: a namespace behind the uplink (192.0.2.50), where a UDP
 // socket counts what the host forwarded, by source address.
@@ -191,6 +219,7 @@ public:
     enum class Mode { open_existing, create_up };
     explicit Writer(Mode mode, std::string name = kTap) : mode_(mode), name_(std::move(name))
     {
+        spoofed_at_.reserve(1 << 20);
         thread_ = std::thread([this] { run(); });
     }
     ~Writer() { stop(); }
@@ -205,8 +234,19 @@ public:
     bool attached() const { return attached_; }
     // When it opened (create_up: created) the tap; valid once attached().
     Clock::time_point opened_at() const { return opened_at_; }
+    // open_existing: when it saw the tap's name; when it first wrote.
+    Clock::time_point seen_at() const { return seen_at_; }
+    Clock::time_point first_write_at() const { return first_write_at_; }
     // create_up: when bringing it up returned.
     Clock::time_point up_at() const { return up_at_; }
+    // create_up: spoofed frames the tap surely took before its hold (a
+    // query after them found no XDP program on it).
+    uint64_t unheld_spoofed() const { return unheld_spoofed_; }
+    // How many spoofed frames the tap took before `t` (after stop()).
+    size_t spoofed_before(Clock::time_point t) const
+    {
+        return size_t(std::lower_bound(spoofed_at_.begin(), spoofed_at_.end(), t) - spoofed_at_.begin());
+    }
     std::string error() const
     {
         std::lock_guard<std::mutex> l(mu_);
@@ -229,6 +269,7 @@ private:
                     return fail("the tap never appeared");
             if (stop_)
                 return;
+            seen_at_ = Clock::now();
         }
         tap_ = dme::Fd(open("/dev/net/tun", O_RDWR | O_CLOEXEC));
         ifreq ifr{};
@@ -238,6 +279,7 @@ private:
             return fail("opening the tap as QEMU does");
         opened_at_ = Clock::now();
         const int fd = tap_.get();
+        const uint32_t ifindex = if_nametoindex(name_.c_str());
         dme::Fd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         if (mode_ == Mode::create_up) {
             if (ioctl(s.get(), SIOCGIFFLAGS, &ifr))
@@ -257,12 +299,31 @@ private:
         const Frame legit = udp4_frame(ip4("10.7.0.21"), ip4("192.0.2.50"), kLegitSport, kPort, 18, tap_mac, kRMac);
         for (uint64_t i = 0; !stop_; i++) {
             const Frame& f = i % 2 ? legit : spoofed;
-            if (write(fd, f.data(), f.size()) == ssize_t(f.size()))
+            // A write returns the frame's length once XDP dropped it (the
+            // hold, the guard) or it entered the host; -EIO when the tap is
+            // down and XDP passed it or there was none.
+            if (write(fd, f.data(), f.size()) == ssize_t(f.size())) {
                 written_++;
-            else if (errno == EIO)
+                if (!(i % 2) && spoofed_at_.size() < spoofed_at_.capacity())
+                    spoofed_at_.push_back(Clock::now());
+            } else if (errno == EIO) {
                 refused_++;
-            else
+            } else {
                 return fail("writing a frame");
+            }
+            if (i == 0)
+                first_write_at_ = Clock::now();  // when the first write had returned
+            // create_up: after each batch, whether the tap still has no XDP
+            // program: if so, the batch's spoofed frames surely entered the
+            // host before any hold.
+            if (mode_ == Mode::create_up && i % 16 == 15 && !held_) {
+                uint32_t id = 0;
+                bpf_xdp_query_id(int(ifindex), 0, &id);
+                if (id)
+                    held_ = true;
+                else
+                    unheld_spoofed_ += 8;
+            }
             if (i % 16 == 15)
                 std::this_thread::sleep_for(50us);  // about 100k frames/s at most: the outside keeps up
         }
@@ -271,9 +332,12 @@ private:
     Mode mode_;
     std::string name_;
     dme::Fd tap_;
-    Clock::time_point opened_at_{}, up_at_{};
+    Clock::time_point seen_at_{}, opened_at_{}, up_at_{}, first_write_at_{};
+    std::vector<Clock::time_point> spoofed_at_;  // each spoofed frame the tap took
     std::atomic<bool> stop_{false}, attached_{false};
     std::atomic<uint64_t> written_{0}, refused_{0};
+    bool held_ = false;
+    uint64_t unheld_spoofed_ = 0;
     mutable std::mutex mu_;
     std::string error_;
     std::thread thread_;
@@ -458,16 +522,21 @@ TEST_CASE("vmhostd: a tap it creates is up only once its guard is attached, and 
     REQUIRE(vm);
     const uint32_t guard = vm->objects().prog_ids.at(2);
     const auto guarded = vm->counts(VM_PATH_GUARD);
-    std::printf("vmhostd tap window, created down: QEMU's writes refused while down %llu, written %llu; "
-                "outside got %llu legitimate, %llu spoofed; the guard dropped %llu as spoofed\n",
+    auto ms = [&](Clock::time_point t) { return std::chrono::duration<double, std::milli>(t - st.held_at).count(); };
+    std::printf("vmhostd tap window, created down: QEMU's writes refused while down %llu, taken %llu; "
+                "outside got %llu legitimate, %llu spoofed; the guard dropped %llu as spoofed; from the hold: QEMU "
+                "saw the tap %.2f ms, opened it %.2f ms, first wrote %.2f ms; guard %.2f ms, tap up %.2f ms\n",
                 (unsigned long long)qemu.refused(), (unsigned long long)qemu.written(),
                 (unsigned long long)out.legit(), (unsigned long long)out.spoofed(),
-                (unsigned long long)guarded[VM_DROP_IP_SPOOF]);
+                (unsigned long long)guarded[VM_DROP_IP_SPOOF], ms(qemu.seen_at()), ms(qemu.opened_at()),
+                ms(qemu.first_write_at()), ms(st.enforced_at), ms(st.up_at));
     // Not one unjudged frame: every spoofed one was dropped (down, or by the guard).
     CHECK(out.spoofed() == 0);
     CHECK(guarded[VM_DROP_IP_SPOOF] > 0);
-    // QEMU was writing before the tap was up (the kernel refused those).
-    CHECK(qemu.refused() > 0);
+    // QEMU was writing before the policy was in place, so before the tap
+    // was up (vmhostd brings it up after enforced_at): the hold dropped
+    // those frames, or the kernel refused them (-EIO, down) before the hold.
+    CHECK(qemu.first_write_at() < st.enforced_at);
 
     // The order, as rtnetlink told it: down when it appeared, and the first
     // notification with the tap up already carries the guard, not the hold.
@@ -518,6 +587,7 @@ TEST_CASE("vmhostd: a tap made the ordinary way, up at once, leaks what the VM s
         });
     };
     const bool judged = eventually([&] { return guarded() > 1000; }, 5000ms);
+    const Drops tap_drops = drops_of(kTap), uplink_drops = drops_of("vdnic");
     qemu.stop();
     running.stop();
     INFO("writer: " << qemu.error());
@@ -529,10 +599,14 @@ TEST_CASE("vmhostd: a tap made the ordinary way, up at once, leaks what the VM s
     // What leaked depends on how soon the daemon heard of the tap and held
     // it, against QEMU bringing it up: reported, not asserted.
     auto ms = [&](Clock::time_point t) { return std::chrono::duration<double, std::milli>(t - qemu.opened_at()).count(); };
-    std::printf("vmhostd tap window, ordinary tap (up at once): %llu spoofed frames reached the outside (of %llu "
-                "written, half of them spoofed); from its creation: up %.2f ms, held %.2f ms, enforced %.2f ms\n",
-                (unsigned long long)(out.spoofed() - spoofed_before), (unsigned long long)qemu.written(),
-                ms(qemu.up_at()), ms(st.held_at), ms(st.enforced_at));
+    std::printf("vmhostd tap window, ordinary tap (up at once): %llu spoofed frames reached the outside; the tap "
+                "surely took %llu before its hold (%zu by the clock; %llu written in all, half of them spoofed); "
+                "from its creation: up "
+                "%.2f ms, hold attach returned %.2f ms, enforced %.2f ms; drops on the way: tap rx %llu, uplink tx %llu\n",
+                (unsigned long long)(out.spoofed() - spoofed_before), (unsigned long long)qemu.unheld_spoofed(),
+                qemu.spoofed_before(st.held_at),
+                (unsigned long long)qemu.written(), ms(qemu.up_at()), ms(st.held_at), ms(st.enforced_at),
+                (unsigned long long)tap_drops.rx, (unsigned long long)uplink_drops.tx);
 }
 
 namespace {
@@ -645,18 +719,46 @@ TEST_CASE("vmhostd: a tap it made is taken over at restart, deleted with its VM,
     vmhost::netcfg::delete_link(foreign);
 }
 
-TEST_CASE("vmhostd: a tap it cannot make is named with its cause, and tried again", "[vmhost][vmhostd][tapwindow]")
+TEST_CASE("vmhostd: a tap it cannot make is named with its cause and tried again, and a link in its way is left alone",
+          "[vmhost][vmhostd][tapwindow]")
 {
     Target uplink("vdnic");
-    // A link of the tap's name that is not a tap (a veth): never taken over.
-    Target squatter(kTap);
     std::vector<std::string> log;
-    vmhost::Daemon d(vmhost::parse_config(config("create_tap = true\n"), "taps.toml"),
-                     [&](const std::string& l) { log.push_back(l); });
-    // It is matched by name as any tap (the policy is enforced), but it is not vmhostd's.
+    auto logger = [&](const std::string& l) { log.push_back(l); };
+    const auto cfg = vmhost::parse_config(config("create_tap = true\n"), "taps.toml");
+    {
+        // No /dev/net/tun (an empty directory over /dev/net, in this test's
+        // own mount namespace): the error says what to do; tried again.
+        struct Hidden {
+            Hidden()
+            {
+                if (mount("tmpfs", "/dev/net", "tmpfs", 0, "size=16k"))
+                    throw std::runtime_error(std::string("hiding /dev/net/tun failed: ") + std::strerror(errno));
+            }
+            ~Hidden() { umount2("/dev/net", MNT_DETACH); }
+        };
+        auto hidden = std::make_unique<Hidden>();
+        vmhost::Daemon d(cfg, logger);
+        CHECK_FALSE(d.status().at(0).ifindex.has_value());
+        CHECK_THAT(d.status()[0].error, Catch::Contains("creating tap vdtapr: opening /dev/net/tun failed: No such file") &&
+                                            Catch::Contains("modprobe tun") &&
+                                            Catch::Contains("DeviceAllow=/dev/net/tun rw"));
+        CHECK(logged(log, "trying again in 200 ms"));
+        REQUIRE(d.until_retry().has_value());
+        hidden.reset();
+        REQUIRE(step_until(d, [&] { return d.status().at(0).enforced && d.status()[0].tap_up; }));
+        CHECK(d.status()[0].error.empty());
+        CHECK(link_up(kTap));
+    }
+    CHECK(if_nametoindex(kTap) == 0);
+
+    // A link of the tap's name that is not vmhostd's (a veth): matched by
+    // name as any tap, never taken over; once it goes, vmhostd makes its own.
+    log.clear();
+    Target squatter(kTap);
+    vmhost::Daemon d(cfg, logger);
     CHECK(logged(log, "vm r: tap vdtapr is there and was not made by vmhostd"));
     CHECK_FALSE(d.status().at(0).tap_made);
-    // Once it goes, vmhostd makes its own.
     squatter.veth().remove();
     REQUIRE(step_until(d, [&] { return d.status().at(0).tap_made && d.status()[0].enforced; }));
     CHECK(link_up(kTap));
