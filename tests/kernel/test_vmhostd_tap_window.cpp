@@ -672,6 +672,12 @@ TEST_CASE("vmhostd: a tap it made is taken over at restart, deleted with its VM,
         CHECK(res.added == 1);
         REQUIRE(step_until(b, [&] { return r_ready(b); }));
         CHECK(link_up(kTap));
+        // Deleted by someone else while its VM is configured: made again.
+        const uint32_t before = if_nametoindex(kTap);
+        vmhost::netcfg::delete_link(before);
+        REQUIRE(step_until(b, [&] { return r_ready(b) && b.status()[0].ifindex != before; }));
+        CHECK(b.status()[0].tap_made);
+        CHECK(if_nametoindex(kTap) == b.status()[0].ifindex);
         b.release();
     }
     {
@@ -763,4 +769,43 @@ TEST_CASE("vmhostd: a tap it cannot make is named with its cause and tried again
     REQUIRE(step_until(d, [&] { return d.status().at(0).tap_made && d.status()[0].enforced; }));
     CHECK(link_up(kTap));
     CHECK(logged(log, "vm r: tap vdtapr created"));
+}
+
+TEST_CASE("vmhostd: the tap it makes has the queues asked for, never takes an existing link, and leaves nothing when it fails",
+          "[vmhost][vmhostd][tapwindow]")
+{
+    auto open_queue = [](const char* name, bool multi) {
+        dme::Fd fd(open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+        ifreq ifr{};
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0);
+        std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+        return fd && !ioctl(fd.get(), TUNSETIFF, &ifr) ? std::move(fd) : dme::Fd();
+    };
+    vmhost::TapSettings mq;
+    mq.multi_queue = true;
+    vmhost::create_persistent_tap("vdmq", mq, vmhost::tap_mark("mq"));
+    const uint32_t ifindex = if_nametoindex("vdmq");
+    REQUIRE(ifindex);
+    CHECK_FALSE(link_up("vdmq"));  // made down
+    {
+        // QEMU's queues=2: two opens with IFF_MULTI_QUEUE; a single-queue open is refused.
+        dme::Fd q0 = open_queue("vdmq", true), q1 = open_queue("vdmq", true);
+        CHECK(q0);
+        CHECK(q1);
+        CHECK_FALSE(open_queue("vdmq", false));
+    }
+    // A link of that name is there: refused, naming it, and not touched.
+    CHECK_THROWS_WITH(vmhost::create_persistent_tap("vdmq", {}, vmhost::tap_mark("mq")),
+                      Catch::Contains("creating tap vdmq") && Catch::Contains("exists already"));
+    CHECK(if_nametoindex("vdmq") == ifindex);
+    vmhost::netcfg::delete_link(ifindex);
+    // No temporary tap is left behind by a creation that succeeded or failed.
+    struct if_nameindex* all = if_nameindex();
+    REQUIRE(all);
+    std::vector<std::string> temps;
+    for (auto* i = all; i->if_index; i++)
+        if (std::string(i->if_name).rfind("vmhdtap", 0) == 0)
+            temps.push_back(i->if_name);
+    if_freenameindex(all);
+    CHECK(temps.empty());
 }
