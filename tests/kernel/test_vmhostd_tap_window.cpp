@@ -678,6 +678,12 @@ TEST_CASE("vmhostd: a tap it made is taken over at restart, deleted with its VM,
         REQUIRE(step_until(b, [&] { return r_ready(b) && b.status()[0].ifindex != before; }));
         CHECK(b.status()[0].tap_made);
         CHECK(if_nametoindex(kTap) == b.status()[0].ifindex);
+        // New settings for the tap it made (an owner): deleted and made anew.
+        const uint32_t old_tap = if_nametoindex(kTap);
+        res = b.reload(cfg(config("create_tap = true\ntap_owner = 0\n")));
+        CHECK(res.changed == 1);
+        REQUIRE(step_until(b, [&] { return r_ready(b) && b.status()[0].ifindex != old_tap; }));
+        CHECK(logged(log, "vm r: its create_tap settings changed; tap vdtapr, which vmhostd made, deleted"));
         b.release();
     }
     {
@@ -720,6 +726,14 @@ TEST_CASE("vmhostd: a tap it made is taken over at restart, deleted with its VM,
         CHECK_FALSE(d.status()[0].tap_made);
         CHECK_FALSE(link_up(kTap));
         CHECK(logged(log, "vm r: tap vdtapr is there and was not made by vmhostd"));
+        // create_tap off by a reload: the tap is not vmhostd's, so its guard stays, untouched.
+        const uint32_t guard = xdp_prog_on(foreign);
+        REQUIRE(guard);
+        auto res = d.reload(cfg(config("")));
+        CHECK(res.ok);
+        CHECK(res.changed == 1);
+        CHECK(xdp_prog_on(foreign) == guard);
+        CHECK(d.status().at(0).enforced);
     }
     CHECK(if_nametoindex(kTap) == foreign);
     vmhost::netcfg::delete_link(foreign);

@@ -21,11 +21,10 @@ namespace vmhost {
 namespace {
 const char* mode_name(dme::XdpMode m) { return m == dme::XdpMode::native ? "native" : "generic"; }
 
-// What finds a VM's tap, and whether vmhostd makes it: a change of it is a
-// different tap, not a new policy.
+// What finds a VM's tap: a change of it is a different tap, not a new policy.
 bool same_match(const VmConfig& a, const VmConfig& b)
 {
-    return a.tap == b.tap && a.create_tap == b.create_tap && (a.tap || a.policy.mac == b.policy.mac);
+    return a.tap == b.tap && (a.tap || a.policy.mac == b.policy.mac);
 }
 
 std::string tap_settings(const TapSettings& how)
@@ -531,14 +530,18 @@ Daemon::ReloadResult Daemon::reload(HostConfig next)
             r.removed++;
             continue;
         }
-        if (!same_match(v.cfg, *now)) {
-            unenforce(v, "matched by another tap name or MAC, or its create_tap settings changed");
-            delete_tap(v, "its tap or create_tap settings changed");
+        // Another tap, or the one vmhostd made no longer as configured (its
+        // owner, queues, or create_tap off): it starts over, and a tap
+        // vmhostd made goes. A tap it did not make stays as it is, guarded.
+        const bool remade = v.status.tap_made && v.cfg.create_tap != now->create_tap;
+        if (!same_match(v.cfg, *now) || remade) {
+            unenforce(v, remade ? "its create_tap settings changed" : "matched by another tap name or MAC now");
+            delete_tap(v, remade ? "its create_tap settings changed" : "matched by another tap name now");
             v.foreign_tap = false;
             v.cfg = *now;
             r.changed++;
         } else if (!(v.cfg == *now)) {
-            if (v.status.enforced) {
+            if (v.status.enforced && !(v.cfg.policy == now->policy)) {
                 VmPolicy p = now->policy;
                 p.host_mac = host_->vm(v.status.port)->policy().host_mac;
                 try {
