@@ -30,6 +30,18 @@ adresses = ["10.0.0.5"]
 TOML
 expect "bad mode, line 3" 1 "bad.toml:3: host.xdp_mode: 'fast'; expected \"native\"" "$vmhostd" check "$tmp/bad.toml"
 expect "typo, line 8" 1 "bad.toml:8: vm 'web1': adresses: unknown key" "$vmhostd" check "$tmp/bad.toml"
+cat > "$tmp/tap.toml" <<'TOML'
+[host]
+uplink = "eth0"
+
+[[vm]]
+name = "web1"
+mac = "52:54:00:00:00:01"
+create_tap = true
+tap_owner = "no-such-user-vmhost"
+TOML
+expect "create_tap without a tap, line 7" 1 "tap.toml:7: vm 'web1': create_tap: needs tap = \"NAME\"" "$vmhostd" check "$tmp/tap.toml"
+expect "unknown tap owner, line 8" 1 "tap.toml:8: vm 'web1': tap_owner: unknown user 'no-such-user-vmhost'" "$vmhostd" check "$tmp/tap.toml"
 expect "missing file" 1 "nowhere.toml: cannot be read: No such file" "$vmhostd" check "$tmp/nowhere.toml"
 expect "no verb" 1 "" "$vmhostd"
 expect "unknown verb" 1 "" "$vmhostd" start "$example"

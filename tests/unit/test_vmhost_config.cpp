@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
 
 #include "config.hpp"
@@ -96,10 +97,27 @@ TEST_CASE("vmhost config: a good file becomes each VM's policy", "[unit][config]
     CHECK(db.tap == "vnet7");
     CHECK(db.policy.rules[0].port_min == 5432);
     CHECK(db.policy.rules[0].remote_group == "web");
+    CHECK_FALSE(db.create_tap.has_value());
     // No rules given: Neutron's default group (all egress, stateful).
     auto plain = parse_config(vm("addresses = [\"10.0.0.9\"]\n"), "cfg.toml");
     CHECK(plain.vms.at(0).policy.rules.size() == 2);
     CHECK(plain.mode == dme::XdpMode::native);
+}
+
+TEST_CASE("vmhost config: create_tap makes the tap with its owner, by name or by number", "[unit][config]")
+{
+    auto cfg = parse_config(vm("tap = \"vm-a0\"\ncreate_tap = true\ntap_owner = \"root\"\ntap_group = 0\n"
+                               "tap_multi_queue = true\n"),
+                            "cfg.toml");
+    REQUIRE(cfg.vms.at(0).create_tap.has_value());
+    CHECK(cfg.vms[0].create_tap->owner == std::optional<uint32_t>(0));
+    CHECK(cfg.vms[0].create_tap->group == std::optional<uint32_t>(0));
+    CHECK(cfg.vms[0].create_tap->multi_queue);
+    auto bare = parse_config(vm("tap = \"vm-a0\"\ncreate_tap = true\n"), "cfg.toml");
+    REQUIRE(bare.vms.at(0).create_tap.has_value());
+    CHECK_FALSE(bare.vms[0].create_tap->owner.has_value());  // only CAP_NET_ADMIN may open it
+    CHECK_FALSE(bare.vms[0].create_tap->multi_queue);
+    CHECK_FALSE(parse_config(vm("tap = \"vm-a0\"\ncreate_tap = false\n"), "cfg.toml").vms.at(0).create_tap);
 }
 
 TEST_CASE("vmhost config: each bad file is refused naming file, line, field and what is expected", "[unit][config]")
@@ -149,6 +167,16 @@ TEST_CASE("vmhost config: each bad file is refused naming file, line, field and 
         {"two VMs, one address", vm("addresses = [\"10.0.0.5\"]\n") + "[[vm]]\nname = \"b\"\nmac = \"52:54:00:00:00:02\"\naddresses = [\"10.0.0.5\"]\n",
          {"cfg.toml:", "vm 'b'", "address 10.0.0.5 is also vm 'a''s"}},
         {"two VMs, one name", vm("") + "[[vm]]\nname = \"a\"\nmac = \"52:54:00:00:00:02\"\n", {"cfg.toml:", "name a is also"}},
+        {"create_tap without a tap", vm("create_tap = true\n"), {"cfg.toml:7:", "vm 'a': create_tap", "needs tap = \"NAME\"", "managed='no'"}},
+        {"create_tap not a boolean", vm("tap = \"t0\"\ncreate_tap = \"yes\"\n"), {"cfg.toml:8:", "create_tap", "true or false"}},
+        {"tap_owner without create_tap", vm("tap = \"t0\"\ntap_owner = \"root\"\n"), {"cfg.toml:8:", "vm 'a': tap_owner", "only with create_tap = true"}},
+        {"unknown tap owner", vm("tap = \"t0\"\ncreate_tap = true\ntap_owner = \"no-such-user-vmhost\"\n"),
+         {"cfg.toml:9:", "vm 'a': tap_owner", "unknown user 'no-such-user-vmhost'", "uid"}},
+        {"unknown tap group", vm("tap = \"t0\"\ncreate_tap = true\ntap_group = \"no-such-group-vmhost\"\n"),
+         {"cfg.toml:9:", "vm 'a': tap_group", "unknown group 'no-such-group-vmhost'", "gid"}},
+        {"tap owner out of range", vm("tap = \"t0\"\ncreate_tap = true\ntap_owner = -1\n"), {"cfg.toml:9:", "tap_owner", "out of range"}},
+        {"tap_multi_queue not a boolean", vm("tap = \"t0\"\ncreate_tap = true\ntap_multi_queue = 4\n"), {"cfg.toml:9:", "tap_multi_queue", "true or false"}},
+        {"a tap name that cannot be made", vm("tap = \"a/b\"\ncreate_tap = true\n"), {"cfg.toml:7:", "vm 'a': tap", "cannot be made"}},
         {"too many rules", vm([&] {
              std::string r;
              for (int i = 0; i < 65; i++)

@@ -1,6 +1,8 @@
 #include "config.hpp"
 
+#include <grp.h>
 #include <netinet/in.h>
+#include <pwd.h>
 
 #include <fstream>
 #include <map>
@@ -158,6 +160,65 @@ private:
     std::vector<std::string> problems_;
 };
 
+// A user or group of this host, by name or number, for a tap's owner.
+std::optional<uint32_t> account(Checker& c, const toml::value& t, const std::string& where, const char* key, bool user)
+{
+    const toml::value* v = c.get(t, key);
+    if (!v)
+        return std::nullopt;
+    const char* kind = user ? "user" : "group";
+    const std::string expected = std::string("expected a ") + kind + " name of this host or a " +
+                                 (user ? "uid" : "gid") + " (QEMU's: on Debian, " +
+                                 (user ? "libvirt-qemu" : "kvm") + ")";
+    if (v->is_integer()) {
+        if (v->as_integer() < 0 || v->as_integer() >= int64_t(UINT32_MAX)) {
+            c.problem(*v, where + key, std::to_string(v->as_integer()) + " is out of range; " + expected);
+            return std::nullopt;
+        }
+        return uint32_t(v->as_integer());
+    }
+    if (!v->is_string() || v->as_string().str.empty()) {
+        c.problem(*v, where + key, expected);
+        return std::nullopt;
+    }
+    const std::string& name = v->as_string().str;
+    std::vector<char> buf(16384);
+    if (user) {
+        passwd pw{}, *found = nullptr;
+        if (!getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) && found)
+            return uint32_t(found->pw_uid);
+    } else {
+        group gr{}, *found = nullptr;
+        if (!getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) && found)
+            return uint32_t(found->gr_gid);
+    }
+    c.problem(*v, where + key, "unknown " + std::string(kind) + " '" + name + "'; " + expected);
+    return std::nullopt;
+}
+
+// create_tap and the settings of the tap vmhostd makes.
+void parse_tap_creation(Checker& c, const toml::value& t, const std::string& where, VmConfig& vm)
+{
+    const bool create = c.boolean(t, where, "create_tap", false);
+    for (const char* key : {"tap_owner", "tap_group", "tap_multi_queue"})
+        if (const toml::value* v = c.get(t, key); v && !create)
+            c.problem(*v, where + key, "only with create_tap = true (vmhostd sets it on the tap it makes)");
+    if (create && vm.tap && (*vm.tap == "." || *vm.tap == ".." ||
+                             vm.tap->find_first_of("/: \t\n") != std::string::npos))
+        c.problem(*c.get(t, "tap"), where + "tap",
+                  "'" + *vm.tap + "' cannot be made: expected an interface name without '/', ':' or spaces");
+    if (create && !vm.tap)
+        c.problem(*c.get(t, "create_tap"), where + "create_tap",
+                  "needs tap = \"NAME\": vmhostd makes the tap of that name, for libvirt's "
+                  "<target dev='NAME' managed='no'/>");
+    TapSettings how;
+    how.owner = account(c, t, where, "tap_owner", true);
+    how.group = account(c, t, where, "tap_group", false);
+    how.multi_queue = c.boolean(t, where, "tap_multi_queue", false);
+    if (create)
+        vm.create_tap = how;
+}
+
 const char* const kTimeoutKeys[VM_CT_TIMEOUTS] = {"udp",          "udp_replied",  "tcp_syn_sent",   "tcp_syn_recv",
                                                   "tcp_established", "tcp_fin_wait", "tcp_time_wait", "tcp_close",
                                                   "icmp",         "fragment"};
@@ -256,13 +317,15 @@ std::optional<VmConfig> parse_vm(Checker& c, const toml::value& t, size_t index)
     if (!vm.name.empty())
         where = "vm '" + vm.name + "': ";
     c.known(t, where, {"name", "mac", "tap", "addresses", "prefixes", "link_local", "allowed_pairs", "may_route",
-                       "may_serve_dhcp", "groups", "rule", "conntrack"});
+                       "may_serve_dhcp", "groups", "rule", "conntrack", "create_tap", "tap_owner", "tap_group",
+                       "tap_multi_queue"});
     auto mac = c.converted<Mac>(t, where, "mac", true, Mac::parse);
     if (mac)
         vm.policy.mac = *mac;
     vm.tap = c.string(t, where, "tap", false);
     if (vm.tap && (vm.tap->empty() || vm.tap->size() > 15))
         c.problem(*c.get(t, "tap"), where + "tap", "expected an interface name of 1 to 15 characters");
+    parse_tap_creation(c, t, where, vm);
     vm.policy.addrs = c.strings<IpAddr>(t, where, "addresses", IpAddr::parse);
     vm.policy.prefixes = c.strings<Prefix>(t, where, "prefixes", Prefix::parse);
     vm.policy.link_local = c.converted<IpAddr>(t, where, "link_local", false, IpAddr::parse);

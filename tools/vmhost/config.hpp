@@ -12,6 +12,7 @@
 
 #include <devmap_egress/xdp_attachment.hpp>
 
+#include "persistent_tap.hpp"
 #include "policy.hpp"
 
 namespace vmhost {
@@ -19,6 +20,9 @@ namespace vmhost {
 struct VmConfig {
     std::string name;
     std::optional<std::string> tap;  // matched by tap name if given, else by MAC (libvirt names taps vnetN)
+    // create_tap: vmhostd makes the tap `tap` itself, persistent and down,
+    // and brings it up once the VM's policy is enforced (persistent_tap.hpp).
+    std::optional<TapSettings> create_tap;
     VmPolicy policy;                 // host_mac is the tap's, learnt when it appears
     bool operator==(const VmConfig&) const = default;
 };

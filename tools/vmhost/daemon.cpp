@@ -13,6 +13,9 @@
 #include <bpf_ext/probe.h>
 #include <devmap_egress/error.hpp>
 
+#include "netcfg.hpp"
+#include "persistent_tap.hpp"
+
 namespace vmhost {
 
 namespace {
@@ -22,6 +25,18 @@ const char* mode_name(dme::XdpMode m) { return m == dme::XdpMode::native ? "nati
 bool same_match(const VmConfig& a, const VmConfig& b)
 {
     return a.tap == b.tap && (a.tap || a.policy.mac == b.policy.mac);
+}
+
+std::string tap_settings(const TapSettings& how)
+{
+    std::string s;
+    if (how.owner)
+        s += ", owner uid " + std::to_string(*how.owner);
+    if (how.group)
+        s += ", group gid " + std::to_string(*how.group);
+    if (how.multi_queue)
+        s += ", multi-queue";
+    return s;
 }
 }  // namespace
 
@@ -66,6 +81,31 @@ Daemon::Daemon(HostConfig cfg, Log log) : cfg_(std::move(cfg)), log_(std::move(l
                  std::to_string(rec.ifindex) + " and its pins removed");
         }
     }
+    {
+        // The taps vmhostd makes: those it made for VMs no longer configured
+        // with create_tap go; those of the configured VMs are made, or
+        // taken over where a previous vmhostd made them.
+        const auto before = watch_.list();
+        for (const auto& l : before) {
+            if (!is_tap_mark(l.alias))
+                continue;
+            bool wanted = false;
+            for (const auto& e : vms_)
+                wanted |= e.cfg.create_tap && e.cfg.tap == l.name;
+            if (wanted)
+                continue;
+            try {
+                netcfg::delete_link(l.ifindex);
+                log_("tap " + l.name + " (" + l.alias + "): made by vmhostd for a VM no longer configured with it; deleted");
+            } catch (const dme::Error& err) {
+                log_("tap " + l.name + " (" + l.alias + "): made by vmhostd for a VM no longer configured with it; "
+                     "deleting it failed: " + err.what());
+            }
+        }
+        for (auto& e : vms_)
+            if (e.cfg.create_tap)
+                make_tap(e, before);
+    }
     const auto links = watch_.list();
     on_links(links);
     // A hold a previous daemon left on a tap whose VM is no longer configured.
@@ -103,8 +143,20 @@ std::string Daemon::kernel_report()
            (defaults ? "available (not used yet: each VM has its own policy maps)" : "not available");
 }
 
+Daemon::~Daemon()
+{
+    if (released_)
+        return;
+    // Everything off the taps first, then the taps vmhostd made: none is
+    // left up without its policy.
+    host_.reset();
+    for (auto& v : vms_)
+        delete_tap(v, "vmhostd stopped, taking its datapath with it");
+}
+
 void Daemon::release() noexcept
 {
+    released_ = true;
     host_->release();
     log_("the datapath stays in place, pinned in " + cfg_.state_dir + ", for the next vmhostd to adopt");
 }
@@ -165,11 +217,9 @@ void Daemon::enforce(Entry& v, uint32_t ifindex, const std::string& tap, const M
         origin = host_->add_vm(s.port, tap_interface(ifindex, tap), p, s.name).origin();
     } catch (const dme::Error& err) {
         s.error = err.what();
-        v.backoff = v.backoff.count() ? std::min(v.backoff * 2, std::chrono::milliseconds(10000))
-                                      : std::chrono::milliseconds(200);
-        v.retry_at = std::chrono::steady_clock::now() + v.backoff;
+        schedule_retry(v);
         log_("vm " + s.name + ": tap " + tap + " seen; enforcing its policy failed: " + s.error + "; trying again in " +
-             std::to_string(v.backoff.count()) + " ms");
+             std::to_string(v.backoff.count()) + " ms" + (s.tap_made ? "; the tap stays down" : ""));
         return;
     }
     v.backoff = {};
@@ -184,6 +234,112 @@ void Daemon::enforce(Entry& v, uint32_t ifindex, const std::string& tap, const M
                           ? "; adopted the previous daemon's, with the policy or programs brought up to date, in "
                           : "; policy enforced in ";
     log_("vm " + s.name + ": tap " + tap + " (ifindex " + std::to_string(ifindex) + ") seen" + how + ms);
+    bring_up(v);
+}
+
+void Daemon::schedule_retry(Entry& v)
+{
+    v.backoff = v.backoff.count() ? std::min(v.backoff * 2, std::chrono::milliseconds(10000))
+                                  : std::chrono::milliseconds(200);
+    v.retry_at = std::chrono::steady_clock::now() + v.backoff;
+}
+
+bool Daemon::retry_pending(const Entry& v) const
+{
+    const VmStatus& s = v.status;
+    if (!v.backoff.count())
+        return false;
+    if (!s.ifindex)
+        return v.cfg.create_tap && !s.tap_made;  // its creation failed
+    if (!s.enforced)
+        return true;
+    return s.tap_made && !s.tap_up;  // bringing it up failed
+}
+
+void Daemon::make_tap(Entry& v, const std::vector<LinkEvent>& links)
+{
+    VmStatus& s = v.status;
+    const std::string& name = *v.cfg.tap;
+    for (const auto& l : links) {
+        if (l.kind != LinkEvent::Kind::present || l.name != name)
+            continue;
+        if (is_tap_mark(l.alias)) {
+            if (!s.tap_made)
+                log_("vm " + s.name + ": tap " + name + " was made by vmhostd before (" + l.alias +
+                     "); taken over, not made again");
+            s.tap_made = true;
+            s.tap_up = l.up;
+            v.foreign_tap = false;
+            if (l.alias != tap_mark(s.name)) {
+                try {
+                    netcfg::set_alias(l.ifindex, tap_mark(s.name));
+                } catch (const dme::Error&) {
+                }
+            }
+        } else if (!v.foreign_tap) {
+            v.foreign_tap = true;
+            log_("vm " + s.name + ": tap " + name + " is there and was not made by vmhostd (its alias is not '" +
+                 tap_mark(s.name) + "'); it gets the VM's policy as any tap, but vmhostd neither brings it up nor "
+                 "deletes it, and what the VM sends before its hold is not judged: delete it for vmhostd to make it");
+        }
+        return;
+    }
+    v.foreign_tap = false;
+    try {
+        create_persistent_tap(name, *v.cfg.create_tap, tap_mark(s.name));
+    } catch (const dme::Error& err) {
+        s.error = err.what();
+        schedule_retry(v);
+        log_("vm " + s.name + ": " + s.error + "; trying again in " + std::to_string(v.backoff.count()) + " ms");
+        return;
+    }
+    s.tap_made = true;
+    s.tap_up = false;
+    s.error.clear();
+    v.backoff = {};
+    log_("vm " + s.name + ": tap " + name + " created (persistent, down until its policy is enforced" +
+         tap_settings(*v.cfg.create_tap) + ")");
+}
+
+void Daemon::bring_up(Entry& v)
+{
+    VmStatus& s = v.status;
+    if (!s.tap_made || !s.ifindex || !s.enforced)
+        return;
+    try {
+        netcfg::set_up(*s.ifindex, true);
+    } catch (const dme::Error& err) {
+        s.error = std::string("bringing its tap up failed: ") + err.what();
+        schedule_retry(v);
+        log_("vm " + s.name + ": " + s.error + "; trying again in " + std::to_string(v.backoff.count()) +
+             " ms (its policy is enforced; the tap stays down)");
+        return;
+    }
+    s.error.clear();
+    v.backoff = {};
+    if (!s.tap_up) {
+        s.tap_up = true;
+        s.up_at = std::chrono::steady_clock::now();
+        log_("vm " + s.name + ": tap " + s.tap + " up: its policy is enforced");
+    }
+}
+
+void Daemon::delete_tap(Entry& v, const std::string& why)
+{
+    VmStatus& s = v.status;
+    if (!s.tap_made || !v.cfg.tap)
+        return;
+    s.tap_made = false;
+    s.tap_up = false;
+    try {
+        if (uint32_t ifindex = netcfg::ifindex_of(*v.cfg.tap)) {
+            netcfg::delete_link(ifindex);
+            log_("vm " + s.name + ": " + why + "; tap " + *v.cfg.tap + ", which vmhostd made, deleted");
+        }
+    } catch (const dme::Error& err) {
+        log_("vm " + s.name + ": " + why + "; deleting tap " + *v.cfg.tap + ", which vmhostd made, failed: " +
+             err.what());
+    }
 }
 
 void Daemon::unenforce(Entry& v, const std::string& why)
@@ -220,6 +376,10 @@ void Daemon::on_link(const LinkEvent& e)
             s.enforced = false;
             s.error.clear();
             v.backoff = {};
+            s.tap_made = s.tap_up = false;
+            v.foreign_tap = false;
+            if (v.cfg.create_tap)
+                make_tap(v, watch_.list());  // configured to have one: made again
         }
         return;
     }
@@ -252,7 +412,7 @@ std::vector<LinkEvent> Daemon::read_events()
             for (const auto& l : events)
                 there |= v.status.ifindex == l.ifindex;
             if (v.status.ifindex && !there && !watch_.exists(*v.status.ifindex))
-                events.push_back({LinkEvent::Kind::gone, *v.status.ifindex, "", {}});
+                events.push_back({LinkEvent::Kind::gone, *v.status.ifindex, "", {}, "", false});
         }
         return events;
     }
@@ -308,7 +468,7 @@ std::optional<std::chrono::milliseconds> Daemon::until_retry() const
 {
     std::optional<std::chrono::steady_clock::time_point> at;
     for (const auto& v : vms_)
-        if (v.backoff.count() && v.status.ifindex && !v.status.enforced && (!at || v.retry_at < *at))
+        if (retry_pending(v) && (!at || v.retry_at < *at))
             at = v.retry_at;
     if (!at)
         return std::nullopt;
@@ -320,11 +480,17 @@ bool Daemon::retry_due()
 {
     const auto now = std::chrono::steady_clock::now();
     bool tried = false;
-    for (auto& v : vms_)
-        if (v.backoff.count() && v.status.ifindex && !v.status.enforced && v.retry_at <= now) {
+    for (auto& v : vms_) {
+        if (!retry_pending(v) || v.retry_at > now)
+            continue;
+        if (!v.status.ifindex)
+            make_tap(v, watch_.list());
+        else if (!v.status.enforced)
             enforce(v, *v.status.ifindex, v.status.tap, v.tap_mac);
-            tried = true;
-        }
+        else
+            bring_up(v);
+        tried = true;
+    }
     return tried;
 }
 
@@ -360,16 +526,23 @@ Daemon::ReloadResult Daemon::reload(HostConfig next)
         const VmConfig* now = configured(v.cfg.name);
         if (!now) {
             unenforce(v, "no longer configured");
+            delete_tap(v, "no longer configured");
             log_("vm " + v.status.name + ": removed from the configuration");
             r.removed++;
             continue;
         }
-        if (!same_match(v.cfg, *now)) {
-            unenforce(v, "matched by another tap name or MAC now");
+        // Another tap, or the one vmhostd made no longer as configured (its
+        // owner, queues, or create_tap off): it starts over, and a tap
+        // vmhostd made goes. A tap it did not make stays as it is, guarded.
+        const bool remade = v.status.tap_made && v.cfg.create_tap != now->create_tap;
+        if (!same_match(v.cfg, *now) || remade) {
+            unenforce(v, remade ? "its create_tap settings changed" : "matched by another tap name or MAC now");
+            delete_tap(v, remade ? "its create_tap settings changed" : "matched by another tap name now");
+            v.foreign_tap = false;
             v.cfg = *now;
             r.changed++;
         } else if (!(v.cfg == *now)) {
-            if (v.status.enforced) {
+            if (v.status.enforced && !(v.cfg.policy == now->policy)) {
                 VmPolicy p = now->policy;
                 p.host_mac = host_->vm(v.status.port)->policy().host_mac;
                 try {
@@ -414,6 +587,13 @@ Daemon::ReloadResult Daemon::reload(HostConfig next)
     }
     vms_ = std::move(ordered);
     cfg_ = std::move(next);
+    // The taps vmhostd makes for VMs that have none yet.
+    {
+        const auto links = watch_.list();
+        for (auto& v : vms_)
+            if (v.cfg.create_tap && !v.status.tap_made && !v.status.ifindex)
+                make_tap(v, links);
+    }
     // A held VM whose policy changed (the operator's fix, perhaps) is tried
     // now, not when its backoff (up to 10 s) runs out: a libvirt start may
     // be waiting on it.
@@ -423,7 +603,8 @@ Daemon::ReloadResult Daemon::reload(HostConfig next)
             enforce(v, *v.status.ifindex, v.status.tap, v.tap_mac);
             if (!v.status.enforced) {
                 r.ok = false;
-                r.errors.push_back("vm " + v.status.name + ": " + v.status.error + " (its tap stays held)");
+                r.errors.push_back("vm " + v.status.name + ": " + v.status.error +
+                                   (v.status.tap_made ? " (its tap stays held, and down)" : " (its tap stays held)"));
             }
         }
     // What is there now, for the VMs without a tap.

@@ -32,8 +32,21 @@ public:
     // ids, no frame lost), stale ones are swapped in place, and what belongs
     // to VMs no longer configured or whose taps went is removed. Throws
     // dme::Error naming the cause (no uplink, no privileges, a kernel
-    // without XDP). Its destruction detaches everything, unless release().
+    // without XDP). Its destruction detaches everything, and deletes the
+    // taps it made (create_tap), unless release().
+    //
+    // A VM with create_tap gets its tap made here, persistent and down
+    // (create_persistent_tap), then held and enforced as any tap, and
+    // brought up only once its policy is enforced: QEMU may open it at
+    // once, what it writes before is dropped by the kernel. A tap of that
+    // name made by vmhostd before (its alias, tap_mark()) is taken over,
+    // not made again; one made by someone else gets the VM's policy as any
+    // tap, but is never brought up or deleted here. A tap vmhostd made for
+    // a VM no longer configured with it is deleted.
     Daemon(HostConfig cfg, Log log);
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
 
     // Leaves the datapath running and pinned when the daemon goes (a stop
     // for a restart or an upgrade): the next daemon adopts it.
@@ -56,10 +69,12 @@ public:
     bool retry_due();
 
     // Applies `next` as a difference from the running configuration:
-    //  - a VM no longer configured has its programs taken off its tap;
+    //  - a VM no longer configured has its programs taken off its tap, and
+    //    the tap deleted if vmhostd made it;
     //  - a VM whose policy changed gets it in place (VmHost::update_vm):
     //    each frame meets the old policy or the new, its flows and counters
-    //    stay; one matched by another tap name or MAC starts over;
+    //    stay; one matched by another tap name or MAC, or whose create_tap
+    //    settings changed, starts over (a tap vmhostd made is made again);
     //  - a new VM gets its slot and is enforced if its tap is there.
     // The host section cannot change (restart to move the uplink). A VM
     // whose new policy cannot be enforced keeps its old one and is named in
@@ -83,6 +98,9 @@ public:
         std::chrono::microseconds time_to_policy{0};  // from seeing the tap to enforcing
         std::chrono::steady_clock::time_point enforced_at{};  // when it was
         std::chrono::steady_clock::time_point held_at{};      // when its tap was held (VmHost::hold), if it was
+        bool tap_made = false;  // its tap is vmhostd's (create_tap): made down, brought up once enforced
+        bool tap_up = false;    // vmhostd brought it up (after its policy was enforced)
+        std::chrono::steady_clock::time_point up_at{};  // when
     };
     std::vector<VmStatus> status() const;
     const HostConfig& config() const noexcept { return cfg_; }
@@ -97,6 +115,7 @@ private:
         std::chrono::steady_clock::time_point seen_at;  // its tap, first
         std::chrono::milliseconds backoff{0};           // 0: no retry pending
         std::chrono::steady_clock::time_point retry_at;
+        bool foreign_tap = false;  // create_tap, but a tap of that name not made by vmhostd was there
     };
     void on_link(const LinkEvent& e);
     void on_links(const std::vector<LinkEvent>& events);
@@ -107,6 +126,17 @@ private:
     Entry* match(const LinkEvent& e);
     void enforce(Entry& v, uint32_t ifindex, const std::string& tap, const Mac& tap_mac);
     void unenforce(Entry& v, const std::string& why);
+    // create_tap: makes the VM's tap unless it is there (`links`: what is),
+    // taking over one vmhostd made before. A failure is retried as a
+    // policy is.
+    void make_tap(Entry& v, const std::vector<LinkEvent>& links);
+    // Brings a tap vmhostd made up, its VM being enforced.
+    void bring_up(Entry& v);
+    // Deletes the tap vmhostd made for `v`, if it did.
+    void delete_tap(Entry& v, const std::string& why);
+    // What a VM waits for: a try of its policy, its tap's creation or its bringing up.
+    bool retry_pending(const Entry& v) const;
+    void schedule_retry(Entry& v);
     static uint32_t take_port(std::set<uint32_t>& taken);
     // What the running kernel does with egress programs, for the log.
     static std::string kernel_report();
@@ -117,6 +147,7 @@ private:
     LinkWatch watch_;  // subscribed before the first listing
     std::unique_ptr<VmHost> host_;
     std::vector<Entry> vms_;  // in the configuration's order
+    bool released_ = false;
 };
 
 }  // namespace vmhost

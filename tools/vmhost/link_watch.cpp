@@ -6,6 +6,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 
+#include <net/if.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -23,6 +24,9 @@ LinkEvent event_of(rtnl_link* link, LinkEvent::Kind kind)
     e.ifindex = uint32_t(rtnl_link_get_ifindex(link));
     if (const char* n = rtnl_link_get_name(link))
         e.name = n;
+    if (const char* alias = rtnl_link_get_ifalias(link))
+        e.alias = alias;
+    e.up = rtnl_link_get_flags(link) & IFF_UP;
     nl_addr* a = rtnl_link_get_addr(link);
     if (a && nl_addr_get_len(a) == 6)
         std::memcpy(e.mac.b.data(), nl_addr_get_binary_addr(a), 6);

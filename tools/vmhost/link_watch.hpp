@@ -20,6 +20,8 @@ struct LinkEvent {
     uint32_t ifindex = 0;
     std::string name;
     Mac mac;  // all zero when the link has no Ethernet address
+    std::string alias;  // IFLA_IFALIAS: vmhostd marks the taps it makes (persistent_tap.hpp)
+    bool up = false;    // IFF_UP
 };
 
 class LinkWatch {

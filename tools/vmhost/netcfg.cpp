@@ -1,6 +1,7 @@
 #include "netcfg.hpp"
 
 #include <linux/neighbour.h>
+#include <net/if.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/neighbour.h>
@@ -111,6 +112,59 @@ void add_neighbor(uint32_t ifindex, const IpAddr& ip, const Mac& mac)
     rtnl_neigh_set_lladdr(neigh.get(), lladdr.get());
     rtnl_neigh_set_state(neigh.get(), NUD_PERMANENT);
     check(rtnl_neigh_add(sk->get(), neigh.get(), NLM_F_CREATE | NLM_F_REPLACE), "adding neighbour " + ip.str());
+}
+
+uint32_t ifindex_of(const std::string& name)
+{
+    auto sk = route_socket();
+    rtnl_link* raw = nullptr;
+    int err = rtnl_link_get_kernel(sk->get(), 0, name.c_str(), &raw);
+    if (err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND)
+        return 0;
+    check(err, "looking up link " + name);
+    NlPtr<rtnl_link, rtnl_link_free> link(raw);
+    return uint32_t(rtnl_link_get_ifindex(link.get()));
+}
+
+namespace {
+void change_link(uint32_t ifindex, const std::string& what, void (*set)(rtnl_link*, const void*), const void* arg)
+{
+    auto sk = route_socket();
+    NlPtr<rtnl_link, rtnl_link_free> link(rtnl_link_alloc()), change(rtnl_link_alloc());
+    rtnl_link_set_ifindex(link.get(), int(ifindex));
+    set(change.get(), arg);
+    check(rtnl_link_change(sk->get(), link.get(), change.get(), 0), what + " of ifindex " + std::to_string(ifindex));
+}
+}  // namespace
+
+void set_up(uint32_t ifindex, bool up)
+{
+    change_link(ifindex, up ? "bringing up" : "bringing down", up
+                    ? +[](rtnl_link* l, const void*) { rtnl_link_set_flags(l, IFF_UP); }
+                    : +[](rtnl_link* l, const void*) { rtnl_link_unset_flags(l, IFF_UP); },
+                nullptr);
+}
+
+void set_alias(uint32_t ifindex, const std::string& alias)
+{
+    change_link(ifindex, "setting the alias", +[](rtnl_link* l, const void* a) {
+        rtnl_link_set_ifalias(l, static_cast<const std::string*>(a)->c_str());
+    }, &alias);
+}
+
+void rename(uint32_t ifindex, const std::string& name)
+{
+    change_link(ifindex, "renaming to " + name, +[](rtnl_link* l, const void* n) {
+        rtnl_link_set_name(l, static_cast<const std::string*>(n)->c_str());
+    }, &name);
+}
+
+void delete_link(uint32_t ifindex)
+{
+    auto sk = route_socket();
+    NlPtr<rtnl_link, rtnl_link_free> link(rtnl_link_alloc());
+    rtnl_link_set_ifindex(link.get(), int(ifindex));
+    check(rtnl_link_delete(sk->get(), link.get()), "deleting ifindex " + std::to_string(ifindex));
 }
 
 }  // namespace vmhost::netcfg

@@ -210,8 +210,8 @@ void Service::teardown()
     {
         Daemon d(cfg, log_);
     }
-    log_("teardown: the NIC demux is off " + cfg.uplink + ", every VM's programs are off its tap, " + cfg.state_dir +
-         " is removed");
+    log_("teardown: the NIC demux is off " + cfg.uplink + ", every VM's programs are off its tap, the taps vmhostd "
+         "made are deleted, " + cfg.state_dir + " is removed");
 }
 
 }  // namespace vmhost

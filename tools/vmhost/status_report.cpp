@@ -16,6 +16,11 @@ json vm_summary(const Daemon::VmStatus& s)
     j["ifindex"] = s.ifindex ? json(*s.ifindex) : json(nullptr);
     if (s.enforced)
         j["time_to_policy_ms"] = s.time_to_policy.count() / 1000.0;
+    // create_tap: vmhostd made the tap, and brings it up once the policy is enforced.
+    if (s.tap_made) {
+        j["tap_made"] = true;
+        j["tap_up"] = s.tap_up;
+    }
     if (!s.error.empty())
         j["error"] = s.error;
     return j;

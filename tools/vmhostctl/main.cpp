@@ -85,6 +85,8 @@ void print_vm(const json& v)
 {
     fmt::print("vm {}: slot {}, tap {}, {}\n", text(v["name"]), text(v["slot"]), text(v["tap"]),
                v["enforced"].get<bool>() ? "enforced" : "not enforced");
+    if (v.contains("tap_made"))
+        fmt::print("  tap made by vmhostd, {}\n", v["tap_up"].get<bool>() ? "up" : "down until its policy is enforced");
     if (v.contains("mac"))
         fmt::print("  mac {}, addresses {}, {} rules\n", text(v["mac"]), text(v["addresses"]), text(v["rules"]));
     if (v.contains("programs"))
