@@ -198,7 +198,8 @@ bench: build
 # patched 6.12 kernel built from one source, side by side (bench/vm.sh).
 # Writes bench/results/<date>-vm.json and .md; 20 s after the kernels. Then
 # the control plane on the patched kernel (one default-program replace vs
-# 1000 slot updates, <date>-vm-control.*): about 70 s more.
+# 1000 slot updates, <date>-vm-control.*): about 70 s more; and the cpumap
+# redirect-again path per frame on both kernels (<date>-vm-cpumap.*): 40 s.
 # bench-vm-steps adds a kernel per step of the series (BENCH_VM_STEPS: the
 # patches after which to stop), to measure what each patch changes.
 KIMAGE = arch/x86/boot/bzImage
@@ -206,7 +207,7 @@ BENCH_VM_STEPS ?= 0007 0008 0010
 bench-vm: build
 	$(MAKE) -C kernel-patches kernel kernel-stock
 	@mkdir -p $(RESULTS)
-	bench/vm.sh -c patched $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm \
+	bench/vm.sh -a -c patched $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm \
 	  stock=$(KBUILD_DIR)/out-stock/$(KIMAGE) patched=$(KBUILD_DIR)/out-patched/$(KIMAGE)
 
 # The security-groups section (conntrack hit, new flow, against the stateless
