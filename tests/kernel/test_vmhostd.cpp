@@ -75,10 +75,18 @@ TEST_CASE("vmhostd: a VM's policy follows its tap, matched by libvirt's tap MAC 
     REQUIRE(step_until(d, [&] { return status(1).enforced; }));
     CHECK(xdp_prog_on(tap_b.near().ifindex) != 0);
 
-    // VM c is matched by its tap's name, whatever its MAC.
+    // VM c is matched by its tap's name, whatever its MAC; the MAC the tap
+    // gets afterwards (as libvirt gives a tap it made) is the host's for
+    // the guard: frames to it go to the host stack.
     Target tap_c("vdtapc");
     REQUIRE(step_until(d, [&] { return status(2).enforced; }));
     CHECK(d.host().ports().get(3).has_value());
+    const auto tap_c_mac = vmhost::Mac::parse("fe:54:00:aa:00:03");
+    CHECK(d.host().vm(3)->policy().host_mac != tap_c_mac);
+    vmhost::netcfg::set_mac(tap_c.near().ifindex, tap_c_mac);
+    REQUIRE(step_until(d, [&] { return d.host().vm(3)->policy().host_mac == tap_c_mac; }));
+    CHECK(status(2).enforced);
+    CHECK(logged(log, "vm c: tap vdtapc now has MAC fe:54:00:aa:00:03"));
 
     // A tap nobody configured is left alone.
     Target stranger("vdtapx");

@@ -358,6 +358,26 @@ void Daemon::unenforce(Entry& v, const std::string& why)
     v.backoff = {};
 }
 
+void Daemon::tap_mac_changed(Entry& v, const Mac& mac)
+{
+    // The guard hands the host stack the frames to the tap's own MAC, so it
+    // follows the MAC (libvirt, for one, sets it after making the tap).
+    VmStatus& s = v.status;
+    v.tap_mac = mac;
+    if (!s.enforced)
+        return;  // the next try takes the new MAC
+    VmPolicy p = v.cfg.policy;
+    p.host_mac = mac;
+    try {
+        host_->update_vm(s.port, p);
+        log_("vm " + s.name + ": tap " + s.tap + " now has MAC " + mac.str() +
+             "; the guard passes frames to it to the host");
+    } catch (const dme::Error& err) {
+        log_("vm " + s.name + ": tap " + s.tap + " now has MAC " + mac.str() +
+             ", but the policy could not follow it: " + err.what() + "; frames to it go on to the uplink");
+    }
+}
+
 void Daemon::on_link(const LinkEvent& e)
 {
     // A tap that goes: whichever VM had it (its name or MAC may be gone).
@@ -389,6 +409,8 @@ void Daemon::on_link(const LinkEvent& e)
     VmStatus& s = v->status;
     if (s.ifindex == e.ifindex) {
         s.tap = e.name;  // a rename of the same tap
+        if (e.mac != v->tap_mac)
+            tap_mac_changed(*v, e.mac);
         return;
     }
     if (s.ifindex) {

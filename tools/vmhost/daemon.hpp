@@ -118,6 +118,8 @@ private:
         bool foreign_tap = false;  // create_tap, but a tap of that name not made by vmhostd was there
     };
     void on_link(const LinkEvent& e);
+    // A VM's tap got another MAC: its policy's host MAC follows.
+    void tap_mac_changed(Entry& v, const Mac& mac);
     void on_links(const std::vector<LinkEvent>& events);
     // The notifications waiting, or after an overflow the links listed.
     std::vector<LinkEvent> read_events();
