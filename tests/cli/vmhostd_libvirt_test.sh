@@ -6,8 +6,10 @@
 # line), the VM is enforced on libvirt's tap (status, the guard's XDP, the
 # tc filter, the slot), `virsh destroy` takes the tap and vmhostd forgets the
 # VM (no programs or pins left), a domain vmhostd does not know is left
-# alone, and a domain whose policy cannot be enforced is refused by libvirt
-# with the hook's message. Prints the time from `virsh create` to enforced,
+# alone, a domain on a tap vmhostd made (create_tap; libvirt's
+# managed='no') starts on it as it is and leaves it guarded, and a domain
+# whose policy cannot be enforced is refused by libvirt with the hook's
+# message. Prints the time from `virsh create` to enforced,
 # and the hook's wait.
 #
 # Everything lives in namespaces of the test's own (it re-executes itself
@@ -136,7 +138,9 @@ ip link add lvup type veth peer name lvup-peer
 ethtool -K lvup-peer gro on >/dev/null
 ip link set lvup up; ip link set lvup-peer up
 
-# Two VMs vmhostd knows by MAC. vm2's flow table (2^24 flows of 120 bytes,
+# Two VMs vmhostd knows by MAC, and vm3, whose tap vmhostd makes (and brings
+# up once vm3's policy is in place) for libvirt to use as it is
+# (managed='no'). vm2's flow table (2^24 flows of 120 bytes,
 # preallocated: 2 GiB) is more than the daemon's memory cgroup lets the
 # kernel allocate: its policy cannot be enforced.
 cat > "$tmp/host.toml" <<'TOML'
@@ -156,6 +160,13 @@ name = "vm2"
 mac = "52:54:00:d1:00:02"
 addresses = ["10.8.0.2"]
 conntrack = { max_flows = 16777216 }
+
+[[vm]]
+name = "vm3"
+mac = "52:54:00:d1:00:03"
+tap = "dmelv3tap"
+create_tap = true
+addresses = ["10.8.0.3"]
 TOML
 "$vmhostd" check "$tmp/host.toml" >"$tmp/out" 2>&1 || die "the test's config: $(cat "$tmp/out")"
 
@@ -295,8 +306,8 @@ check "... libvirtd's log has the hook's line: left alone" \
   grep -q "vmhostd hook: domain ${dom_prefix}9: interface 52:54:00:d1:00:99 is not in vmhostd's configuration; left alone" "$tmp/libvirtd.log"
 check "... its tap $otap has no XDP program and no tc filter" \
   bash -c "[ -n '$otap' ] && ! ip -d link show $otap | grep -q prog/xdp && [ -z \"\$(tc filter show dev $otap egress)\" ]"
-check "... vmhostd still knows two VMs and enforces one" \
-  bash -c "$vmhostctl status -j | $py -c 'import json, sys; v = json.load(sys.stdin)[\"vms\"]; sys.exit(0 if len(v) == 2 and sum(x[\"enforced\"] for x in v) == 1 else 1)'"
+check "... vmhostd still knows three VMs and enforces two (vm1, and vm3 on the tap it made)" \
+  bash -c "$vmhostctl status -j | $py -c 'import json, sys; v = json.load(sys.stdin)[\"vms\"]; sys.exit(0 if len(v) == 3 and sum(x[\"enforced\"] for x in v) == 2 else 1)'"
 check "virsh destroy: the other domain" virsh destroy ${dom_prefix}9
 
 # 3. virsh destroy: the tap goes; vmhostd forgets vm1, and the kernel frees
@@ -320,6 +331,25 @@ freed() {
   return 1
 }
 check "... vm1's programs ($ids) are freed" freed
+
+# 3b. vm3's tap, made by vmhostd, used by libvirt as it is (managed='no'):
+# up, with vm3's guard, before libvirt opens it; the hook finds vm3
+# enforced on it; libvirt changes nothing on it, and leaves it (guarded)
+# when the domain goes.
+check "vmhostd made vm3's tap dmelv3tap, up, with vm3's guard" \
+  bash -c "ip -d link show dmelv3tap | grep -q 'state UP\|,UP' && ip -d link show dmelv3tap | grep -q prog/xdp"
+guard3=$(vm_json vm3 | field programs 2)
+sed -e "s|<target managed='yes'/>|<target dev='dmelv3tap' managed='no'/>|" \
+  <(domain ${dom_prefix}3 52:54:00:d1:00:03) > "$tmp/vm3.xml"
+check "virsh create: a domain on vm3's tap (managed='no') starts" virsh create "$tmp/vm3.xml"
+check "... libvirt uses dmelv3tap" bash -c "[ \"\$(virsh domiflist ${dom_prefix}3 | awk '\$2 == \"ethernet\" {print \$1}')\" = dmelv3tap ]"
+check "... the hook found vm3 enforced on it" \
+  grep -q "vmhostd hook: domain ${dom_prefix}3: vm vm3: enforced on dmelv3tap" "$tmp/libvirtd.log"
+check "... its guard is the one vmhostd attached before (prog id $guard3)" \
+  bash -c "ip -d link show dmelv3tap | grep -q 'prog/xdp id $guard3 '"
+check "virsh destroy ${dom_prefix}3" virsh destroy ${dom_prefix}3
+check "... the tap stays (vmhostd's), guarded, vm3 still enforced" \
+  bash -c "ip -d link show dmelv3tap | grep -q 'prog/xdp id $guard3 ' && $vmhostctl status | grep -qE '^vm3 +[0-9]+ +dmelv3tap +yes'"
 
 # 4. A domain whose VM's policy cannot be enforced: vmhostd holds its tap,
 # the kernel refuses vm2's flow table (ENOMEM: beyond the daemon's memory
