@@ -138,6 +138,15 @@ private:
     std::unique_ptr<TailProgram> tail_shared_, tail_fw_shared_;
     std::vector<std::unique_ptr<TailProgram>> tail_pool_, tail_fw_pool_;
     std::unique_ptr<SkbPath> skb_;
+    // BPF_F_BROADCAST to every slot of a map of its own: without programs,
+    // and with a distinct do-nothing program per slot.
+    struct Broadcast {
+        uint32_t slots = 0;
+        std::vector<std::unique_ptr<EgressPass>> progs;
+        std::unique_ptr<dme::DevmapEgress> plain, pass;
+        std::unique_ptr<Ingress> plain_in, pass_in;
+    };
+    std::vector<Broadcast> broadcast_;
     std::vector<DpCase> cases_;
     std::vector<netlab::Frame> frames_;
     json setup_json_ = json::array();

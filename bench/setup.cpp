@@ -42,6 +42,19 @@ void Bench::setup()
     fw_slot_map_ = make_devmap("bench_fw_ps", *targets_, max_slots_, [this](uint32_t k) { return &fw_pool_[k]->prog; });
     fw_slot_in_ = std::make_unique<Ingress>(max_slots_, fw_slot_map_->fd(), cur_key);
 
+    if (cfg_.wants("datapath"))
+        for (uint32_t n : {4u, 16u}) {
+            Broadcast& b = broadcast_.emplace_back();
+            b.slots = n;
+            for (uint32_t k = 0; k < n; k++)
+                b.progs.push_back(std::make_unique<EgressPass>());
+            b.plain = make_devmap("bench_bc_" + std::to_string(n), *targets_, n);
+            b.pass = make_devmap("bench_bcp_" + std::to_string(n), *targets_, n,
+                                 [&b](uint32_t k) { return &b.progs[k]->prog; });
+            b.plain_in = std::make_unique<Ingress>(n, b.plain->fd(), -1);
+            b.pass_in = std::make_unique<Ingress>(n, b.pass->fd(), -1);
+        }
+
     // The tail-call alternative: PROG_ARRAY slots hold the per-target programs,
     // which redirect into the plain devmap.
     tail_shared_ = std::make_unique<TailProgram>(0, true, false, plain_->fd(), cur_key);
@@ -175,6 +188,14 @@ void Bench::add_cases()
         cases_.back().policy_runs = [this] { return skb_->policy_runs(); };
     }
     uint32_t bytes = cfg_.sizes.front();
+    // ns/pkt is per frame received; each makes `slots` copies (delivered).
+    for (auto& b : broadcast_) {
+        const std::string to = "BPF_F_BROADCAST to " + std::to_string(b.slots) + " slots";
+        add("datapath", "broadcast", "none", to + " without program", b.slots, bytes, nullptr,
+            b.plain_in->broadcast_fd());
+        add("datapath", "broadcast_pass", "per-slot", to + ", a distinct do-nothing egress program each", b.slots,
+            bytes, nullptr, b.pass_in->broadcast_fd());
+    }
     for (auto n : cfg_.wants("scaling") ? cfg_.slot_counts : std::vector<uint32_t>{}) {
         add("scaling", "redirect", "none", "devmap redirect, slots without program (baseline)", n, bytes,
             plain_in_.get(), plain_in_->redirect_fd());

@@ -31,7 +31,7 @@ HOST_BENCH=("$BUILD/bench/devmap-bench")
 if [ ! -x "$BUILD/bench/devmap-bench" ] && [ "${KARCH:-}" = arm64 ]; then
 	HOST_BENCH=(qemu-aarch64-static -L /usr/aarch64-linux-gnu "$GUEST_BUILD/bench/devmap-bench")
 fi
-FLAGS=${BENCH_VM_FLAGS:---sections datapath --sizes 64 --slots 1 --cp-slots 1 --veths 2 --runs 5 --packets 20000}
+FLAGS=${BENCH_VM_FLAGS:---sections datapath --sizes 64 --slots 1 --cp-slots 1 --veths 16 --runs 5 --packets 20000}
 CONTROL_FLAGS=${BENCH_VM_CONTROL_FLAGS:---sections control --cp-slots 1000 --slots 1 --veths 2 --runs 3 --packets 1000}
 CPUMAP_FLAGS=${BENCH_VM_CPUMAP_FLAGS:---sections cpumap --cpumap-one-cpu --cpumap-qsize 16384 --cpumap-frames 16000 --rx-ns 0 --heavy-ns 250 --runs 3 --sizes 64 --slots 1 --veths 2}
 usage() { sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }

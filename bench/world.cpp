@@ -136,6 +136,7 @@ void Ingress::spread_over(uint32_t slots)
 
 int Ingress::drop_fd() const { return bpf_program__fd(skel->progs.bench_drop); }
 int Ingress::redirect_fd() const { return bpf_program__fd(skel->progs.bench_redirect); }
+int Ingress::broadcast_fd() const { return bpf_program__fd(skel->progs.bench_broadcast); }
 int Ingress::tailcall_fd() const { return bpf_program__fd(skel->progs.bench_tailcall); }
 int Ingress::prog_array_fd() const { return bpf_map__fd(skel->maps.tail_progs); }
 int Ingress::cur_key_fd() const { return bpf_map__fd(skel->maps.cur_key); }

@@ -104,6 +104,7 @@ struct Ingress {
     void spread_over(uint32_t slots);  // power of two
     int drop_fd() const;
     int redirect_fd() const;
+    int broadcast_fd() const;
     int tailcall_fd() const;
     int prog_array_fd() const;
     int cur_key_fd() const;

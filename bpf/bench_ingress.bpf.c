@@ -7,6 +7,8 @@
  *   bench_tailcall  the alternative from the netdev thread: tail-call the
  *                   slot's program from a PROG_ARRAY; that program applies the
  *                   policy and redirects itself (bench_tail.bpf.c)
+ *   bench_broadcast BPF_F_BROADCAST: a copy to every slot of tx_devmap, each
+ *                   through its slot's program
  * Userspace swaps in maps of its own size with bpf_map__reuse_fd(). */
 #include "maps.h"
 
@@ -44,6 +46,12 @@ SEC("xdp")
 int bench_redirect(struct xdp_md *ctx)
 {
 	return bpf_redirect_map(&tx_devmap, spread(), XDP_DROP);
+}
+
+SEC("xdp")
+int bench_broadcast(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&tx_devmap, 0, BPF_F_BROADCAST);
 }
 
 SEC("xdp")
