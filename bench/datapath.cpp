@@ -53,9 +53,13 @@ json Bench::datapath_json(const DpCase& c, const std::vector<DpCase>& all) const
               {"delivered_ratio", summarize(c.delivered).median}};
     if (!c.policy_ratio.empty())
         j["policy_runs_ratio"] = summarize(c.policy_ratio).median;
+    // A broadcast frame makes `slots` copies: its ratio is per copy, against
+    // one redirected frame.
+    const bool broadcast = c.name.rfind("broadcast", 0) == 0;
     for (const auto& b : all)
-        if (b.section == c.section && b.name == "redirect" && b.slots == c.slots && b.frame_bytes == c.frame_bytes)
-            j["ratio_to_redirect"] = ns.median / summarize(b.ns).median;
+        if (b.section == c.section && b.name == "redirect" && b.slots == (broadcast ? 1 : c.slots) &&
+            b.frame_bytes == c.frame_bytes)
+            j["ratio_to_redirect"] = ns.median / (summarize(b.ns).median * (broadcast ? c.slots : 1));
     return j;
 }
 
