@@ -2,9 +2,10 @@
 /* A VM's connection tracking: flows by their key from the VM's side
  * (vm_flow.h) in LRU hashes (one per family) shared by the VM's slot
  * firewall, its tc twin and its guard, so a flow is one flow whether its
- * frames were XDP frames or skbs. Entries carry their last-seen time and are honoured only within
- * their state's timeout; an expired entry is deleted when next met, and the
- * LRU takes the oldest when the table is full, so no sweeper is needed.
+ * frames were XDP frames or skbs. Entries carry their last-seen time and
+ * are honoured only within their state's timeout; an expired entry is
+ * deleted when next met, and the LRU takes the oldest when the table is
+ * full, so no sweeper is needed.
  * Semantics: docs/security-groups.md. */
 #ifndef DEVMAP_EGRESS_BPF_VM_CONNTRACK_H
 #define DEVMAP_EGRESS_BPF_VM_CONNTRACK_H
@@ -123,7 +124,6 @@ static __always_inline __u64 ct_now(void)
 {
 	return bpf_jiffies64();
 }
-
 
 static __always_inline int ct_expired(const struct vm_ct_entry *e, __u8 proto,
 				      const struct vm_ct_config *cfg, __u64 now)

@@ -37,10 +37,8 @@ static __always_inline int ct_fast_l4(struct vm_ct_key *k, __u8 dir, __u8 *l4, v
 	}
 	sport = ((__be16 *)l4)[0];
 	dport = ((__be16 *)l4)[1];
-	/* DHCP and DHCPv6 clients' messages are exempt (vm_flow.h). */
-	if (k->proto == IPPROTO_UDP && dir == VM_DIR_FROM_VM &&
-	    ((sport == bpf_htons(68) && dport == bpf_htons(67)) ||
-	     (sport == bpf_htons(546) && dport == bpf_htons(547))))
+	/* A DHCP client's messages are exempt. */
+	if (k->proto == IPPROTO_UDP && dir == VM_DIR_FROM_VM && vm_dhcp_client(k->family, sport, dport))
 		return 0;
 	vm_flow_ports(k, dir, sport, dport);
 	return 1;
@@ -65,9 +63,7 @@ static __always_inline int ct_fast_key(struct vm_ct_key *k, __u8 dir, void *data
 			return 0;
 		/* Broadcast and multicast are never tracked; a source of 0
 		 * is a DHCP client, exempt. */
-		if (ip->daddr == 0xffffffff ||
-		    (ip->daddr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000) ||
-		    (dir == VM_DIR_FROM_VM && !ip->saddr))
+		if (vm_ip4_group(ip->daddr) || (dir == VM_DIR_FROM_VM && !ip->saddr))
 			return 0;
 		k->family = 4;
 		k->proto = ip->protocol;
@@ -81,12 +77,10 @@ static __always_inline int ct_fast_key(struct vm_ct_key *k, __u8 dir, void *data
 		if ((void *)(ip6 + 1) > data_end)
 			return 0;
 		len = vm_be16(ip6->payload_len);
-		if ((void *)(ip6 + 1) + len > data_end || ip6->daddr.in6_u.u6_addr8[0] == 0xff)
+		if ((void *)(ip6 + 1) + len > data_end || vm_ip6_group(&ip6->daddr))
 			return 0;
 		/* The unspecified source: DAD and its kind, exempt. */
-		if (dir == VM_DIR_FROM_VM &&
-		    !(ip6->saddr.in6_u.u6_addr32[0] | ip6->saddr.in6_u.u6_addr32[1] |
-		      ip6->saddr.in6_u.u6_addr32[2] | ip6->saddr.in6_u.u6_addr32[3]))
+		if (dir == VM_DIR_FROM_VM && ip6_unspecified(&ip6->saddr))
 			return 0;
 		k->family = 6;
 		k->proto = ip6->nexthdr; /* an extension header is not TCP or UDP */
@@ -106,6 +100,7 @@ static __always_inline int vm_ct_fast(void *ctx, enum vm_ctx_kind kind, __u8 dir
 	struct vm_ct_config *cfg;
 	struct vm_ct_entry *e;
 	__u32 zero = 0;
+	int new_tick;
 	__u64 now;
 
 	if (!ct_fast_key(&k, dir, vm_ctx_data(ctx, kind), vm_ctx_data_end(ctx, kind)))
@@ -119,7 +114,8 @@ static __always_inline int vm_ct_fast(void *ctx, enum vm_ctx_kind kind, __u8 dir
 	/* An entry met already in this tick is alive: ct_expired() counts
 	 * whole ticks since it was last met. At any rate that matters, most
 	 * frames of a flow come in a tick that has seen one before. */
-	if (e->last_seen != now) {
+	new_tick = e->last_seen != now;
+	if (new_tick) {
 		cfg = bpf_map_lookup_elem(&vm_ct_config, &zero);
 		if (!cfg || ct_expired(e, k.proto, cfg, now))
 			return 0; /* the full way deletes it */
@@ -130,7 +126,7 @@ static __always_inline int vm_ct_fast(void *ctx, enum vm_ctx_kind kind, __u8 dir
 	} else if (dir != e->origin && e->state != VM_CT_REPLIED) {
 		e->state = VM_CT_REPLIED;
 	}
-	if (e->last_seen != now)
+	if (new_tick)
 		e->last_seen = now;
 	return 1;
 }

@@ -47,6 +47,26 @@ struct vm_flow {
 #define ICMPV6_MLD_QUERY_ 130
 #define ICMPV6_MLD2_REPORT_ 143
 
+/* What is never tracked or is exempt, by its headers. vm_flow_parse() and
+ * the conntrack fast path (vm_ct_fast.h) both ask these, so that the fast
+ * path can never track what the full reader would not. */
+static __always_inline int vm_ip4_group(__be32 daddr)
+{
+	return daddr == 0xffffffff || (daddr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000);
+}
+
+static __always_inline int vm_ip6_group(const struct in6_addr *daddr)
+{
+	return daddr->in6_u.u6_addr8[0] == 0xff;
+}
+
+/* A DHCP (IPv4) or DHCPv6 client's message, by its UDP ports. */
+static __always_inline int vm_dhcp_client(__u8 family, __be16 sport, __be16 dport)
+{
+	return family == 4 ? sport == bpf_htons(68) && dport == bpf_htons(67)
+			   : sport == bpf_htons(546) && dport == bpf_htons(547);
+}
+
 static __always_inline int vm_addr_eq(const __u8 *a, const __u8 *b)
 {
 	const __u32 *x = (const void *)a, *y = (const void *)b;
@@ -249,13 +269,12 @@ static __always_inline __u32 vm_flow_ip4(void *ctx, enum vm_ctx_kind kind, struc
 		return VM_DROP_MALFORMED;
 	f->key.family = 4;
 	f->key.proto = ip->protocol;
-	f->no_track = ip->daddr == 0xffffffff || (ip->daddr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000);
+	f->no_track = vm_ip4_group(ip->daddr);
 	if (f->dir == VM_DIR_FROM_VM && ip->protocol == IPPROTO_UDP) {
 		struct udphdr *udp = (void *)ip + hlen;
 
 		/* A DHCP client's messages: the guard judged them already. */
-		if ((void *)(udp + 1) <= data_end && udp->source == bpf_htons(68) &&
-		    udp->dest == bpf_htons(67))
+		if ((void *)(udp + 1) <= data_end && vm_dhcp_client(4, udp->source, udp->dest))
 			f->kind = VM_FLOW_EXEMPT;
 	}
 	if (f->dir == VM_DIR_FROM_VM && !ip->saddr)
@@ -289,7 +308,7 @@ static __always_inline __u32 vm_flow_ip6(void *ctx, enum vm_ctx_kind kind, struc
 	end = sizeof(struct ethhdr) + sizeof(*ip6) + vm_be16(ip6->payload_len);
 	f->key.family = 6;
 	f->key.proto = c->proto;
-	f->no_track = ip6->daddr.in6_u.u6_addr8[0] == 0xff;
+	f->no_track = vm_ip6_group(&ip6->daddr);
 	f->frag_id = c->frag_id;
 	vm_flow_roles(&f->key, f->dir, &ip6->saddr, &ip6->daddr, 16, 0, 0);
 	if (c->later_frag) {
@@ -298,9 +317,7 @@ static __always_inline __u32 vm_flow_ip6(void *ctx, enum vm_ctx_kind kind, struc
 		return VM_PASS;
 	}
 	f->first_frag = c->first_frag;
-	if (f->dir == VM_DIR_FROM_VM &&
-	    !(ip6->saddr.in6_u.u6_addr32[0] | ip6->saddr.in6_u.u6_addr32[1] |
-	      ip6->saddr.in6_u.u6_addr32[2] | ip6->saddr.in6_u.u6_addr32[3]))
+	if (f->dir == VM_DIR_FROM_VM && ip6_unspecified(&ip6->saddr))
 		f->kind = VM_FLOW_EXEMPT; /* DAD, RS, MLD: judged by the guard */
 	if (f->dir == VM_DIR_FROM_VM && c->proto == IPPROTO_ICMPV6 && sizeof(struct ethhdr) + c->off + 1 <= end) {
 		__u8 *icmp = (void *)ip6 + vm_off(c->off);
@@ -315,8 +332,7 @@ static __always_inline __u32 vm_flow_ip6(void *ctx, enum vm_ctx_kind kind, struc
 		struct udphdr *udp = (void *)ip6 + vm_off(c->off);
 
 		/* A DHCPv6 client's messages. */
-		if ((void *)(udp + 1) <= data_end && udp->source == bpf_htons(546) &&
-		    udp->dest == bpf_htons(547))
+		if ((void *)(udp + 1) <= data_end && vm_dhcp_client(6, udp->source, udp->dest))
 			f->kind = VM_FLOW_EXEMPT;
 	}
 	if (f->kind == VM_FLOW_EXEMPT)
