@@ -104,7 +104,7 @@ Daemon::Daemon(HostConfig cfg, Log log) : cfg_(std::move(cfg)), log_(std::move(l
         }
         for (auto& e : vms_)
             if (e.cfg.create_tap)
-                make_tap(e, before);
+                make_tap(e);
     }
     const auto links = watch_.list();
     on_links(links);
@@ -256,13 +256,21 @@ bool Daemon::retry_pending(const Entry& v) const
     return s.tap_made && !s.tap_up;  // bringing it up failed
 }
 
-void Daemon::make_tap(Entry& v, const std::vector<LinkEvent>& links)
+void Daemon::make_tap(Entry& v)
 {
     VmStatus& s = v.status;
     const std::string& name = *v.cfg.tap;
-    for (const auto& l : links) {
-        if (l.kind != LinkEvent::Kind::present || l.name != name)
-            continue;
+    std::optional<LinkEvent> there;
+    try {
+        there = watch_.named(name);
+    } catch (const dme::Error& err) {
+        s.error = err.what();
+        schedule_retry(v);
+        log_("vm " + s.name + ": " + s.error + "; trying again in " + std::to_string(v.backoff.count()) + " ms");
+        return;
+    }
+    if (there) {
+        const LinkEvent& l = *there;
         if (is_tap_mark(l.alias)) {
             if (!s.tap_made)
                 log_("vm " + s.name + ": tap " + name + " was made by vmhostd before (" + l.alias +
@@ -399,7 +407,7 @@ void Daemon::on_link(const LinkEvent& e)
             s.tap_made = s.tap_up = false;
             v.foreign_tap = false;
             if (v.cfg.create_tap)
-                make_tap(v, watch_.list());  // configured to have one: made again
+                make_tap(v);  // configured to have one: made again
         }
         return;
     }
@@ -506,7 +514,7 @@ bool Daemon::retry_due()
         if (!retry_pending(v) || v.retry_at > now)
             continue;
         if (!v.status.ifindex)
-            make_tap(v, watch_.list());
+            make_tap(v);
         else if (!v.status.enforced)
             enforce(v, *v.status.ifindex, v.status.tap, v.tap_mac);
         else
@@ -610,12 +618,9 @@ Daemon::ReloadResult Daemon::reload(HostConfig next)
     vms_ = std::move(ordered);
     cfg_ = std::move(next);
     // The taps vmhostd makes for VMs that have none yet.
-    {
-        const auto links = watch_.list();
-        for (auto& v : vms_)
-            if (v.cfg.create_tap && !v.status.tap_made && !v.status.ifindex)
-                make_tap(v, links);
-    }
+    for (auto& v : vms_)
+        if (v.cfg.create_tap && !v.status.tap_made && !v.status.ifindex)
+            make_tap(v);
     // A held VM whose policy changed (the operator's fix, perhaps) is tried
     // now, not when its backoff (up to 10 s) runs out: a libvirt start may
     // be waiting on it.

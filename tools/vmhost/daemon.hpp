@@ -131,7 +131,7 @@ private:
     // create_tap: makes the VM's tap unless it is there (`links`: what is),
     // taking over one vmhostd made before. A failure is retried as a
     // policy is.
-    void make_tap(Entry& v, const std::vector<LinkEvent>& links);
+    void make_tap(Entry& v);
     // Brings a tap vmhostd made up, its VM being enforced.
     void bring_up(Entry& v);
     // Deletes the tap vmhostd made for `v`, if it did.

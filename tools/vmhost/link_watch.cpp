@@ -100,16 +100,47 @@ std::vector<LinkEvent> LinkWatch::list() const
     return out;
 }
 
+namespace {
+using RouteSocket = std::unique_ptr<nl_sock, decltype(&nl_socket_free)>;
+
+// A connected rtnetlink socket for one request; empty if none could be had.
+RouteSocket route_socket()
+{
+    RouteSocket sk(nl_socket_alloc(), nl_socket_free);
+    if (sk && nl_connect(sk.get(), NETLINK_ROUTE))
+        sk.reset();
+    return sk;
+}
+
+bool no_such_link(int err) { return err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND; }
+}  // namespace
+
 bool LinkWatch::exists(uint32_t ifindex) const
 {
-    std::unique_ptr<nl_sock, decltype(&nl_socket_free)> sk(nl_socket_alloc(), nl_socket_free);
-    if (!sk || nl_connect(sk.get(), NETLINK_ROUTE))
+    RouteSocket sk = route_socket();
+    if (!sk)
         return true;  // cannot tell: keep it
     rtnl_link* link = nullptr;
     int err = rtnl_link_get_kernel(sk.get(), int(ifindex), nullptr, &link);
     if (link)
         rtnl_link_put(link);
-    return err != -NLE_NODEV && err != -NLE_OBJ_NOTFOUND;
+    return !no_such_link(err);
+}
+
+std::optional<LinkEvent> LinkWatch::named(const std::string& name) const
+{
+    RouteSocket sk = route_socket();
+    if (!sk)
+        dme::fail(EIO, "looking up link " + name + ": no rtnetlink socket");
+    rtnl_link* link = nullptr;
+    int err = rtnl_link_get_kernel(sk.get(), 0, name.c_str(), &link);
+    if (no_such_link(err))
+        return std::nullopt;
+    if (err)
+        dme::fail(EIO, "looking up link " + name + ": " + nl_geterror(err));
+    LinkEvent e = event_of(link, LinkEvent::Kind::present);
+    rtnl_link_put(link);
+    return e;
 }
 
 std::vector<LinkEvent> LinkWatch::drain()

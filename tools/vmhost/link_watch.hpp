@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ public:
     // (a dump taken while links come and go may miss one; ioctl lookups
     // have answered ENODEV for links being registered).
     bool exists(uint32_t ifindex) const;
+    // The link called `name` now, asked of rtnetlink by name; none if there
+    // is no such link. Throws dme::Error if rtnetlink cannot be asked.
+    std::optional<LinkEvent> named(const std::string& name) const;
     // For poll(): readable when notifications wait.
     int fd() const;
     // The notifications that wait, in order; returns without blocking.
