@@ -48,24 +48,9 @@ fails=0 vpid=''
 tmp=/run/dme-libvirt-test  # on the namespace's own /run
 dom_prefix=dmelv
 
-ok() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 die() { echo "FAIL $1"; exit 1; }
-check() {  # NAME CMD...: passes if CMD succeeds
-  local name=$1; shift
-  if "$@" >"$tmp/out" 2>&1; then ok "$name"; else fail "$name: $(cat "$tmp/out")"; fi
-}
-expect() {  # NAME WANT_RC PATTERN CMD...
-  local name=$1 want=$2 pattern=$3; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  last_out=$out
-  if [ "$rc" -ne "$want" ] || ! grep -qE -- "$pattern" <<<"$out"; then
-    fail "$name: rc $rc (want $want), output: $out"
-  else
-    ok "$name"
-  fi
-}
 now() { date +%s.%N; }
 since() { $py -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.3f}")' "$1" "$(now)"; }
 gone() {  # PID: exited (a zombie counts: this shell reaps it later)

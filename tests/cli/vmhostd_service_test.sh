@@ -22,22 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-ok() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-check() {  # NAME CMD...: passes if CMD succeeds
-  local name=$1; shift
-  if "$@" >"$tmp/out" 2>&1; then ok "$name"; else fail "$name: $(cat "$tmp/out")"; fi
-}
-expect() {  # NAME WANT_RC PATTERN CMD...
-  local name=$1 want=$2 pattern=$3; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" -ne "$want" ] || ! grep -qE -- "$pattern" <<<"$out"; then
-    fail "$name: rc $rc (want $want), output: $out"
-  else
-    ok "$name"
-  fi
-}
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 ctl() { "$vmhostctl" --socket "$tmp/vmhostd.sock" "$@"; }
 
 # A bpffs of our own: the daemon's pins never meet the host's.
