@@ -70,6 +70,7 @@ struct Config {
     // whole redirect-again path per frame (make bench-vm-arm64).
     bool cpumap_one_cpu = false;
     uint32_t cpumap_qsize = 0;  // 0: the rig's default
+    bool cpumap_pass = false;   // the policy passes (skbs) instead of redirecting
     std::vector<int> usable_cpus;  // online CPUs this process may run on (at start)
     std::string out, md, commit;
 

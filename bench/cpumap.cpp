@@ -49,6 +49,7 @@ json Bench::cpumap_json() const
                     {"rx_cpu", o.rx_cpu},
                     {"work_cpu", o.work_cpu},
                     {"qsize", o.qsize},
+                    {"verdict", o.pass ? "pass" : "redirect"},
                     {"runs", single.rates.size()},
                     {"frames_per_run", cfg_.cpumap_frames},
                     {"single", mode(single)},

@@ -88,6 +88,9 @@ int main(int argc, char** argv)
                  "cpumap: the slot on the RX CPU, no SCHED_FIFO (one-CPU guest: the split's figure is the whole "
                  "redirect-again path per frame)");
     app.add_option("--cpumap-qsize", cfg.cpumap_qsize, "cpumap: the slot's queue size (default: the rig's)");
+    app.add_flag("--cpumap-pass", cfg.cpumap_pass,
+                 "cpumap: the policy passes frames to the stack (an skb each, counted and dropped at tc ingress) "
+                 "instead of redirecting them again");
     app.add_option("--cpu", cfg.cpu, "CPU to pin to (default: the last online CPU it may use)");
     app.add_option("--out", cfg.out, "write the JSON results here");
     app.add_option("--md", cfg.md, "write the Markdown table here (default: --out with .md)");

@@ -110,6 +110,7 @@ void Bench::setup_cpumap()
         o.rt = false;
     if (cfg_.cpumap_qsize)
         o.qsize = cfg_.cpumap_qsize;
+    o.pass = cfg_.cpumap_pass;
     auto t0 = Clock::now();
     rig_ = std::make_unique<cpumap_demo::Rig>(o);
     cal_ = cpumap_demo::calibrate(*rig_, cfg_.heavy_ns, -1, std::max(20'000u, cfg_.cpumap_frames / 10));

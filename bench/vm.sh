@@ -11,7 +11,9 @@
 # -a also runs the cpumap redirect-again path on each kernel (devmap-bench
 # --sections cpumap --cpumap-one-cpu: the slot on the guest's one CPU, so the
 # split's figure is every instruction of the path per frame) into
-# OUT-cpumap.json and .md. The queue (16384, cpumap's largest) holds a
+# OUT-cpumap.json and .md, and again with the policy passing every frame to
+# the stack (--cpumap-pass: the kthread builds skbs) into OUT-cpumap-pass.*.
+# The queue (16384, cpumap's largest) holds a
 # whole run (16000 frames): on one CPU the RX side fills it before the
 # kthread runs, and with 2048 about 70% of the frames were dropped there
 # (measured on arm64), which vm_cpumap.py refuses.
@@ -82,14 +84,18 @@ if [ -n "$control" ]; then
 fi
 
 if [ "$cpumap" = 1 ]; then
-	cfiles=()
-	for spec in "$@"; do
-		label=${spec%%=*} kernel=${spec#*=}
-		echo "== $label: cpumap redirect-again, one CPU" >&2
-		# shellcheck disable=SC2086
-		guest_bench "$kernel" "$tmp/cpumap-$label" cpumap $CPUMAP_FLAGS >/dev/null
-		cfiles+=("$label=$tmp/cpumap-$label/cpumap.json")
+	for verdict in redirect pass; do
+		suffix= extra=
+		[ "$verdict" = pass ] && suffix=-pass extra=--cpumap-pass
+		cfiles=()
+		for spec in "$@"; do
+			label=${spec%%=*} kernel=${spec#*=}
+			echo "== $label: cpumap, $verdict, one CPU" >&2
+			# shellcheck disable=SC2086
+			guest_bench "$kernel" "$tmp/cpumap$suffix-$label" cpumap $CPUMAP_FLAGS $extra >/dev/null
+			cfiles+=("$label=$tmp/cpumap$suffix-$label/cpumap.json")
+		done
+		python3 "$HERE/vm_cpumap.py" "$out-cpumap$suffix" "${cfiles[@]}"
+		echo "wrote $out-cpumap$suffix.json and $out-cpumap$suffix.md" >&2
 	done
-	python3 "$HERE/vm_cpumap.py" "$out-cpumap" "${cfiles[@]}"
-	echo "wrote $out-cpumap.json and $out-cpumap.md" >&2
 fi

@@ -11,7 +11,10 @@ NAPI) all run on it, and a guest nanosecond is a guest instruction. The
 working program's frames/s over its own clock is then frames per 10^9
 instructions: instructions/frame = 1000 / Mframes/s. 'single' is rx_single
 doing the same policy on the RX side and redirecting straight into the devmap
-slot; split minus single is what the cpumap hop adds per frame. Writes
+slot; split minus single is what the cpumap hop adds per frame. Runs of
+`--cpumap-pass` (rows with "verdict": "pass") have the policy pass each
+frame to the stack instead: an skb built on the CPU doing the work, counted
+and dropped at tc ingress. Writes
 OUT.json and OUT.md; exits 1 when a run lost frames (the figure would then
 count work on frames that never reached the sink).
 """
@@ -31,13 +34,14 @@ def main():
         label, path = spec.split("=", 1)
         with open(path) as f:
             runs.append((label, json.load(f)))
-    table, problems = {}, []
+    table, problems, verdicts = {}, [], set()
     for label, r in runs:
         rows = r.get("cpumap", [])
         for row in rows:
             if "skipped" in row:
                 problems.append(f"{label}: {row['skipped']}")
                 continue
+            verdicts.add(row.get("verdict", "redirect"))
             for mode in ("single", "split"):
                 fig, delivered = insns(row[mode])
                 if delivered < 1.0:
@@ -46,11 +50,21 @@ def main():
             table.setdefault((row["case"], "hop"), {})[label] = (
                 table[(row["case"], "split")][label] - table[(row["case"], "single")][label])
     labels = [l for l, _ in runs]
-    names = {
-        "single": "rx_single: policy on the RX side, redirect into the devmap slot (egress_count), transmit",
-        "split": "rx_steer -> cpumap slot (cpu_policy) -> redirect again into the devmap slot (egress_count), transmit",
-        "hop": "what the cpumap hop adds (split - single)",
-    }
+    if len(verdicts) > 1:
+        problems.append("runs of both verdicts (pass and redirect) in one table")
+    if verdicts == {"pass"}:
+        names = {
+            "single": "rx_single: policy on the RX side, XDP_PASS: an skb to the stack (tc drops it)",
+            "split": "rx_steer -> cpumap slot (cpu_policy), XDP_PASS: the kthread builds an skb for the stack",
+            "hop": "what the cpumap hop adds (split - single)",
+        }
+    else:
+        names = {
+            "single": "rx_single: policy on the RX side, redirect into the devmap slot (egress_count), transmit",
+            "split": "rx_steer -> cpumap slot (cpu_policy) -> redirect again into the devmap slot (egress_count), "
+                     "transmit",
+            "hop": "what the cpumap hop adds (split - single)",
+        }
     md = ["| policy | path | " + " | ".join(labels) +
           (f" | {labels[-1]} / {labels[0]}" if len(labels) > 1 else "") + " |",
           "|---|---|" + "---:|" * (len(labels) + (1 if len(labels) > 1 else 0))]

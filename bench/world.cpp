@@ -147,28 +147,14 @@ void Ingress::fill_prog_array(const std::function<int(uint32_t)>& prog_fd)
         prog_array_set(prog_array_fd(), k, prog_fd(k));
 }
 
-namespace {
-void tc_attach(uint32_t ifindex, bpf_tc_attach_point point, int prog_fd)
-{
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = int(ifindex), .attach_point = point);
-    int err = bpf_tc_hook_create(&hook);
-    if (err && err != -EEXIST)
-        throw std::runtime_error(std::string("creating a clsact qdisc: ") + std::strerror(-err));
-    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
-    err = bpf_tc_attach(&hook, &opts);
-    if (err)
-        throw std::runtime_error(std::string("attaching a tc program: ") + std::strerror(-err));
-}
-}  // namespace
-
 SkbPath::SkbPath(uint32_t fw_ifindex) : skel(netlab::open_load<bench_skb>())
 {
     add_nonmatching_rules(bpf_map__fd(skel->maps.drop_rules));
     uint32_t lo = if_nametoindex("lo");
     if (!lo)
         throw std::runtime_error("no loopback device in the bench namespace");
-    tc_attach(lo, BPF_TC_INGRESS, bpf_program__fd(skel->progs.skb_redirect));
-    tc_attach(fw_ifindex, BPF_TC_EGRESS, bpf_program__fd(skel->progs.skb_drop_rule));
+    netlab::attach_tc(lo, BPF_TC_INGRESS, bpf_program__fd(skel->progs.skb_redirect));
+    netlab::attach_tc(fw_ifindex, BPF_TC_EGRESS, bpf_program__fd(skel->progs.skb_drop_rule));
 }
 
 int SkbPath::xdp_pass_fd() const { return bpf_program__fd(skel->progs.bench_xdp_pass); }

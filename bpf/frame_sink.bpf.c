@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Receive side of a test or bench link: count and drop. Attaching it also
  * turns on the veth peer's NAPI, without which veth refuses redirected frames. */
+#include <linux/pkt_cls.h>
 #include "maps.h"
 
 DEFINE_COUNTERS(counters);
@@ -35,6 +36,22 @@ int frame_peek(struct xdp_md *ctx)
 		__builtin_memcpy(last_frame, data, sizeof(last_frame));
 	count_verdict(&counters, ctx, XDP_DROP);
 	return XDP_DROP;
+}
+
+/* The stack's side: count and drop an skb at tc ingress, where frames an
+ * XDP program passed arrive once built into skbs. */
+SEC("tc")
+int skb_sink(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct egress_counters *c = bpf_map_lookup_elem(&counters, &zero);
+
+	if (c) {
+		c->packets++;
+		c->bytes += skb->len;
+		c->dropped++;
+	}
+	return TC_ACT_SHOT;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -85,7 +85,9 @@ struct Rig::Impl {
         netlab::attach_xdp_in(sink_ns, tx_link.far().ifindex, bpf_program__fd(sink->progs.frame_sink));
         pipe.tx_ports().set(kTxSlot, dme::Interface::index(tx_link.near().ifindex),
                             dme::EgressProgram::from(egress->progs.egress_count));
-        pipe.default_action(PIPE_REDIRECT, kTxSlot);
+        if (o.pass)
+            netlab::attach_tc(rx_link.near().ifindex, BPF_TC_INGRESS, bpf_program__fd(sink->progs.skb_sink));
+        work_action();
         pipe.steer_to(o.work_cpu);
         pipe.cpus().set(o.work_cpu, o.qsize, pipe.policy_prog());
         if (o.rt) {
@@ -95,6 +97,15 @@ struct Rig::Impl {
             make_rt(pids[0], "the cpumap kthread");
         }
         frame = netlab::udp4_frame(netlab::ipv4(192, 0, 2, 1), netlab::ipv4(198, 51, 100, 1), 1024, 9);
+    }
+
+    // What the policy does with a frame it handled: redirect to tx0, or pass.
+    void work_action()
+    {
+        if (opt.pass)
+            pipe.default_action(PIPE_PASS);
+        else
+            pipe.default_action(PIPE_REDIRECT, kTxSlot);
     }
 
     Snapshot snapshot() const
@@ -127,7 +138,7 @@ double Rig::single_ns(uint32_t rounds, uint32_t frames)
     w.pipe.default_action(PIPE_DROP);
     netlab::PinnedToCpu on(w.opt.rx_cpu);
     double ns = netlab::run_live_frames(w.pipe.single_fd(), w.frame, frames, w.rx_link.near().ifindex);
-    w.pipe.default_action(PIPE_REDIRECT, kTxSlot);
+    w.work_action();
     return ns;
 }
 
@@ -212,6 +223,11 @@ std::vector<std::string> placement_problems(const RunResult& r, bool split, cons
     if (split)
         check(d.policy[o.work_cpu] == sum(d.policy) && sum(d.policy) > 0,
               fmt::format("cpu_policy ran off CPU {}", o.work_cpu));
+    if (o.pass) {
+        check(sum(d.egress) == 0, "frames transmitted, though the policy passes them");
+        check(d.sink[tx_cpu] == sum(d.sink) && sum(d.sink) > 0, fmt::format("the stack ran off CPU {}", tx_cpu));
+        return out;
+    }
     check(d.egress[tx_cpu] == sum(d.egress) && sum(d.egress) > 0,
           fmt::format("TX (egress program) off CPU {}", tx_cpu));
     check(sum(d.sink) == sum(d.egress), "sink count differs from TX count");

@@ -6,6 +6,9 @@
 //   rx ns:    live frames "received" on rx0, generated on the RX CPU
 //             rx_steer ─cpumap slot (qsize, cpu_policy)─▶ tx_ports[1] = tx0
 //   sink ns:  tx0p with frame_sink (counts per CPU, drops)
+//   pass:     the policy passes every frame instead (XDP_PASS): the CPU doing
+//             the work builds an skb and hands it to the stack on rx0, where
+//             skb_sink (tc ingress) counts and drops it
 //
 // Throughput is measured by the program doing the work (rx_single, or
 // cpu_policy on the slot's CPU) from its own clock stamps, so run setup and
@@ -31,6 +34,8 @@ struct RigOptions {
     // get their CPUs as on the dedicated board, even on a shared machine (the
     // kernel's RT throttling still leaves 5% to the rest).
     bool rt = true;
+    // The policy's verdict is XDP_PASS, not a redirect to tx0 (see above).
+    bool pass = false;
 };
 
 // Frame counts per CPU of one program over a run.
@@ -38,13 +43,14 @@ using PerCpu = std::vector<uint64_t>;
 uint64_t sum(const PerCpu& v);
 
 struct Snapshot {
-    PerCpu rx, policy, egress, sink;  // rx_steer/rx_single, cpu_policy, TX slot program, sink
+    // rx_steer/rx_single, cpu_policy, TX slot program, sink (skb_sink with pass)
+    PerCpu rx, policy, egress, sink;
 };
 
 struct RunResult {
     uint32_t frames = 0;     // offered on the RX CPU
     double rate = 0;         // frames/s through the work program (all of them reach the sink)
-    uint64_t delivered = 0;  // frames the sink counted
+    uint64_t delivered = 0;  // frames the sink counted (skbs, with pass)
     uint32_t rx_ns = 0;      // the RX CPU's kernel time per frame (bpf_test_run duration)
     Snapshot d;              // per-CPU deltas over the run
 };
