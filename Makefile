@@ -199,11 +199,13 @@ bench: build
 # Writes bench/results/<date>-vm.json and .md; 20 s after the kernels. Then
 # the control plane on the patched kernel (one default-program replace vs
 # 1000 slot updates, <date>-vm-control.*): about 70 s more; and the cpumap
-# redirect-again path per frame on both kernels (<date>-vm-cpumap.*): 40 s.
+# paths per frame on both kernels, redirect again (<date>-vm-cpumap.*) and
+# XDP_PASS (<date>-vm-cpumap-pass.*): 80 s.
 # bench-vm-steps adds a kernel per step of the series (BENCH_VM_STEPS: the
-# patches after which to stop), to measure what each patch changes.
+# patches after which to stop), to measure what each patch changes, the
+# cpumap paths included.
 KIMAGE = arch/x86/boot/bzImage
-BENCH_VM_STEPS ?= 0007 0008 0010
+BENCH_VM_STEPS ?= 0007 0008 0010 0011 0013 0015
 bench-vm: build
 	$(MAKE) -C kernel-patches kernel kernel-stock
 	@mkdir -p $(RESULTS)
@@ -240,7 +242,7 @@ bench-vm-steps: build
 	$(MAKE) -C kernel-patches kernel kernel-stock
 	@for n in $(BENCH_VM_STEPS); do UPTO=$$n kernel-patches/build.sh patched >/dev/null || exit 1; done
 	@mkdir -p $(RESULTS)
-	bench/vm.sh $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm-steps stock=$(KBUILD_DIR)/out-stock/$(KIMAGE) \
+	bench/vm.sh -a $(RESULTS)/$$(date -u +%Y-%m-%dT%H%M%S)-vm-steps stock=$(KBUILD_DIR)/out-stock/$(KIMAGE) \
 	  $(foreach n,$(BENCH_VM_STEPS),upto-$(n)=$(KBUILD_DIR)/out-patched-$(n)/$(KIMAGE)) \
 	  patched=$(KBUILD_DIR)/out-patched/$(KIMAGE)
 
