@@ -9,7 +9,9 @@
 //   insn-case CASE [--warmup FRAMES] [--frames FRAMES (>= 64)] [--size BYTES]
 //
 // CASE: xdp_drop redirect egress_pass egress_drop_rule tailcall_pass
-//       tailcall_drop_rule
+//       tailcall_drop_rule, or broadcast_N / broadcast_pass_N: BPF_F_BROADCAST
+//       to N slots (1..16) on veths of their own, without programs / with a
+//       distinct do-nothing program each (devmap-bench's broadcast cases)
 // Two live-frame runs: a warm-up (default 4096 frames, as devmap-bench's
 // warm-up sample in make bench-vm), then the measured one (default 20000
 // frames, one bench-vm sample). Prints both runs' kernel figures
@@ -37,7 +39,8 @@ namespace {
 int usage()
 {
     std::cerr << "usage: insn-case CASE [--warmup FRAMES] [--frames FRAMES (>= 64)] [--size BYTES (64..3000)]\n"
-                 "CASE: xdp_drop redirect egress_pass egress_drop_rule tailcall_pass tailcall_drop_rule\n";
+                 "CASE: xdp_drop redirect egress_pass egress_drop_rule tailcall_pass tailcall_drop_rule\n"
+                 "      broadcast_N broadcast_pass_N (N slots, 1..16)\n";
     return 2;
 }
 
@@ -75,7 +78,17 @@ int main(int argc, char** argv)
 
         // What Bench::setup() builds for the case with one slot and two
         // veths, and the ingress program Bench::add_cases() runs for it.
-        Targets targets(2);
+        // Broadcast cases (broadcast_4, broadcast_pass_16, ...) need a veth
+        // per slot, as devmap-bench --veths 16 gives them.
+        bool bc = name.rfind("broadcast", 0) == 0;
+        uint32_t bc_slots = 0;
+        if (bc) {
+            auto us = name.rfind('_');
+            bc_slots = uint32_t(std::stoul(name.substr(us + 1)));
+            if (bc_slots < 1 || bc_slots > 16)
+                return usage();
+        }
+        Targets targets(bc ? 16 : 2);
         auto plain = make_devmap("bench_plain", targets, 1);
         Ingress plain_in(1, plain->fd(), -1);
         int cur_key = plain_in.cur_key_fd();
@@ -84,6 +97,7 @@ int main(int argc, char** argv)
         std::unique_ptr<TailProgram> tail;
         std::unique_ptr<dme::DevmapEgress> map;
         std::unique_ptr<Ingress> in;
+        std::vector<std::unique_ptr<EgressPass>> bc_progs;
         int fd = -1;
         if (name == "xdp_drop") {
             fd = plain_in.drop_fd();
@@ -95,6 +109,15 @@ int main(int argc, char** argv)
         } else if (name == "egress_drop_rule") {
             fw = std::make_unique<EgressFirewall>();
             map = make_devmap("bench_fw_sh", targets, 1, [&](uint32_t) { return &fw->prog; });
+        } else if (bc) {  // BPF_F_BROADCAST to every slot, as Bench::setup()
+            bool with_progs = name.rfind("broadcast_pass_", 0) == 0;
+            for (uint32_t k = 0; with_progs && k < bc_slots; k++)
+                bc_progs.push_back(std::make_unique<EgressPass>());
+            map = with_progs ? make_devmap("bench_bcp", targets, bc_slots,
+                                           [&](uint32_t k) { return &bc_progs[k]->prog; })
+                             : make_devmap("bench_bc", targets, bc_slots);
+            in = std::make_unique<Ingress>(bc_slots, map->fd(), -1);
+            fd = in->broadcast_fd();
         } else if (name == "tailcall_pass" || name == "tailcall_drop_rule") {
             // A per-slot tail program (slot key in .rodata), as the bench's
             // tail_slot_in_ / tail_fw_in_.
@@ -105,11 +128,12 @@ int main(int argc, char** argv)
         } else {
             return usage();
         }
-        if (map) {
+        if (map && !bc) {
             in = std::make_unique<Ingress>(1, map->fd(), cur_key);
             fd = in->redirect_fd();
         }
-        (in ? *in : plain_in).spread_over(1);
+        if (!bc)
+            (in ? *in : plain_in).spread_over(1);
 
         auto frame = bench_frame(size);
         std::printf("insn-case: %s, %u-byte frames, warm-up %u frames, measured %u frames\n", name.c_str(), size,

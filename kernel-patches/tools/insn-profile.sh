@@ -6,7 +6,7 @@
 #   kernel-patches/tools/insn-profile.sh [options] CASE
 #
 # CASE: xdp_drop redirect egress_pass egress_drop_rule tailcall_pass
-#       tailcall_drop_rule, built by build/bench/insn-case as devmap-bench
+#       tailcall_drop_rule broadcast_N broadcast_pass_N (N slots), built by build/bench/insn-case as devmap-bench
 #       builds them for make bench-vm (--sections datapath --sizes 64
 #       --slots 1 --veths 2).
 #
@@ -86,6 +86,7 @@ case $CASE in
 xdp_drop) PROG=bench_drop;;
 redirect | egress_pass | egress_drop_rule) PROG=bench_redirect;;
 tailcall_pass | tailcall_drop_rule) PROG=bench_tailcall;;
+broadcast_[0-9]* | broadcast_pass_[0-9]*) PROG=bench_broadcast;;
 *) echo "insn-profile: unknown case '$CASE'" >&2; usage;;
 esac
 
