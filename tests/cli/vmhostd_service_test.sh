@@ -85,6 +85,9 @@ start() {
   pid=$!
   for _ in $(seq 50); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 }
+# vmhostd's programs loaded in the kernel, for teardown to leave as many.
+our_progs() { bpftool prog show | grep -cE 'name (nic_demux|vm_guard|vm_fw_xdp|vm_fw_tc|vmhost_hold) '; }
+progs_before=$(our_progs)
 start
 # (CAP_SYS_RESOURCE only where the machine's own bounding set has it.)
 eff=$((16#$(awk '/^CapEff/ {print $2}' "/proc/$pid/status")))
@@ -223,9 +226,30 @@ expect "teardown while vmhostd runs is refused" 1 "another vmhostd answers there
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
 [ "$rc" = 0 ] && ok "SIGTERM again: exit 0" || fail "SIGTERM again: exit $rc"
 [ ! -e "$tmp/vmhostd.sock" ] && ok "the socket is gone" || fail "the socket is left"
-expect "teardown" 0 "teardown: the NIC demux is off vsup" "$vmhostd" teardown "$tmp/host.toml" --socket "$tmp/vmhostd.sock"
+# A file that cannot be read is refused, nothing removed, with the way round it.
+printf 'garbage =\n' > "$tmp/broken.toml"
+expect "teardown of an unreadable configuration is refused, naming --state-dir" 1 \
+  "vmhostd teardown --state-dir DIR \(host.state_dir" "$vmhostd" teardown "$tmp/broken.toml" --socket "$tmp/vmhostd.sock"
+check "... and nothing was removed" test -e "$state/nic_demux"
+expect "teardown with neither FILE nor --state-dir is refused" 1 "give the configuration FILE, or the state directory" \
+  "$vmhostd" teardown
+# The socket's directory gone, as systemd removes RuntimeDirectory= when the
+# unit stops: teardown only asks whether a daemon answers there.
+expect "teardown" 0 "teardown: the NIC demux is off vsup" "$vmhostd" teardown "$tmp/host.toml" --socket "$tmp/gone/vmhostd.sock"
 check "teardown: nothing left on the uplink" bash -c '! ip -d link show vsup | grep -q "prog/xdp"'
 check "teardown: no pins left" test ! -e "$state"
+expect "teardown again: nothing to do" 0 "nothing pinned, $state does not exist" \
+  "$vmhostd" teardown --state-dir "$state" --socket "$tmp/vmhostd.sock"
+# The uplink deleted while the datapath is pinned: teardown from the pins.
+start
+kill -TERM "$pid"; wait "$pid"; pid=
+ip link del vsup
+expect "teardown with the uplink gone: the configuration names a missing uplink" 0 \
+  "NIC demux \(program [0-9]+\) is on no link: uplink vsup is not there" \
+  "$vmhostd" teardown "$tmp/host.toml" --socket "$tmp/vmhostd.sock"
+check "teardown with the uplink gone: no pins left" test ! -e "$state"
+check "teardown: as many vmhostd programs in the kernel as before it started ($progs_before)" \
+  bash -c "for _ in \$(seq 50); do [ \"\$(bpftool prog show | grep -cE 'name (nic_demux|vm_guard|vm_fw_xdp|vm_fw_tc|vmhost_hold) ')\" = $progs_before ] && exit 0; sleep 0.1; done; exit 1"
 # What systemd heard, in order: ready, reloading and ready again, stopping.
 check "sd_notify: READY with a status, RELOADING, READY, STOPPING" $py -c '
 import sys

@@ -69,16 +69,20 @@ std::string read_until(int fd, char stop, size_t max)
 }
 }  // namespace
 
+void refuse_if_answered(const std::string& path)
+{
+    // Someone answering there is a vmhostd already running.
+    sockaddr_un a = address(path);
+    dme::Fd probe = stream_socket();
+    if (connect(probe.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0)
+        dme::fail(EADDRINUSE,
+                  "control socket " + path + ": another vmhostd answers there; stop it first (systemctl stop vmhostd)");
+}
+
 ControlSocket::ControlSocket(std::string path) : path_(std::move(path)), fd_(stream_socket())
 {
     sockaddr_un a = address(path_);
-    {
-        // Someone answering there is a vmhostd already running.
-        dme::Fd probe = stream_socket();
-        if (connect(probe.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0)
-            dme::fail(EADDRINUSE, "control socket " + path_ +
-                                      ": another vmhostd answers there; stop it first (systemctl stop vmhostd)");
-    }
+    refuse_if_answered(path_);
     unlink(path_.c_str());  // a stale file from a daemon that was killed
     mode_t old = umask(0077);
     int err = bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) ? errno : 0;

@@ -32,6 +32,11 @@ private:
     dme::Fd fd_;
 };
 
+// Throws dme::Error if a running vmhostd answers on `path` (without binding
+// it: its directory may be gone, as systemd removes RuntimeDirectory= when
+// the unit stops).
+void refuse_if_answered(const std::string& path);
+
 // Sends one request and returns the reply. Throws dme::Error naming the
 // socket and what to do (is vmhostd running? are you root?).
 std::string control_request(const std::string& path, const std::string& request,

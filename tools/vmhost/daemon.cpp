@@ -120,6 +120,12 @@ Daemon::Daemon(HostConfig cfg, Log log) : cfg_(std::move(cfg)), log_(std::move(l
             failed.insert(e.status.port);
     if (size_t n = host_->prune(failed))
         log_("removed " + std::to_string(n) + " entries left by the previous daemon for VMs no longer there");
+    for (const auto& e : vms_)
+        if (failed.count(e.status.port))
+            if (auto members = host_->keep_pinned(e.status.port))
+                log_("vm " + e.status.name + ": the previous daemon's programs stay in force on tap " + e.status.tap +
+                     " as they were, with its slot, its MACs and its addresses' " + std::to_string(*members) +
+                     " group memberships, until its policy can be enforced");
 }
 
 std::string Daemon::kernel_report()
@@ -353,10 +359,12 @@ void Daemon::delete_tap(Entry& v, const std::string& why)
 void Daemon::unenforce(Entry& v, const std::string& why)
 {
     VmStatus& s = v.status;
-    if (s.enforced)
+    if (s.enforced) {
         host_->remove_vm(s.port);
-    else if (s.ifindex)
-        host_->unhold(*s.ifindex);  // held, never enforced
+    } else if (s.ifindex) {
+        host_->unhold(*s.ifindex);     // held, never enforced,
+        host_->discard_kept(s.port);  // or kept as the previous daemon left it
+    }
     if (s.ifindex)
         log_("vm " + s.name + ": " + why + "; its programs are off tap " + s.tap);
     s.ifindex.reset();
@@ -394,10 +402,12 @@ void Daemon::on_link(const LinkEvent& e)
             VmStatus& s = v.status;
             if (s.ifindex != e.ifindex)
                 continue;
-            if (s.enforced)
+            if (s.enforced) {
                 host_->forget_vm(s.port);
-            else
+            } else {
                 host_->unhold(e.ifindex);
+                host_->discard_kept(s.port);  // its pins, MACs and memberships
+            }
             log_("vm " + s.name + ": tap " + s.tap + " gone; its programs and maps went with it, host state forgotten");
             s.ifindex.reset();
             s.tap.clear();
@@ -646,6 +656,7 @@ std::vector<Daemon::VmStatus> Daemon::status() const
     for (const auto& v : vms_) {
         out.push_back(v.status);
         out.back().mac = v.cfg.policy.mac;
+        out.back().kept = !v.status.enforced && v.status.ifindex && host_->kept(v.status.port);
     }
     return out;
 }

@@ -95,6 +95,7 @@ public:
         std::string tap;                       // the tap's name, while there
         bool enforced = false;                 // guard, slot firewall and tc twin attached
         std::string error;                     // why not, when its tap is there but it is not enforced
+        bool kept = false;  // not enforced, but the previous daemon's programs stay in force on its tap (VmHost::keep_pinned)
         std::chrono::microseconds time_to_policy{0};  // from seeing the tap to enforcing
         std::chrono::steady_clock::time_point enforced_at{};  // when it was
         std::chrono::steady_clock::time_point held_at{};      // when its tap was held (VmHost::hold), if it was

@@ -125,6 +125,28 @@ void GroupMembers::remove(const VmPolicy& p) noexcept
     each_member(p, ids_, [&](const vm_sg_member& m) { drop(m); });
 }
 
+std::vector<vm_sg_member> GroupMembers::hold_existing(const std::function<bool(const vm_sg_member&)>& mine)
+{
+    std::vector<vm_sg_member> held;
+    vm_sg_member key{}, next{};
+    const void* prev = nullptr;
+    while (!bpf_map_get_next_key(fd(), prev, &next)) {
+        if (mine(next))
+            held.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    for (const auto& m : held)
+        holders_[key_of(m)]++;
+    return held;
+}
+
+void GroupMembers::release(const std::vector<vm_sg_member>& members) noexcept
+{
+    for (const auto& m : members)
+        drop(m);
+}
+
 void GroupMembers::prune() noexcept
 {
     std::vector<vm_sg_member> stale;

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <devmap_egress/fd.hpp>
 
@@ -32,6 +34,12 @@ public:
     // Takes out of the map what no VM added here: members a previous daemon
     // left for VMs gone since.
     void prune() noexcept;
+    // Holds the members in the map that `mine` picks, as add() holds a
+    // VM's, and returns them: a VM whose previous programs stay in force
+    // (VmHost::keep_pinned) keeps the memberships a previous daemon gave it.
+    // release() lets go of them as remove() does.
+    std::vector<vm_sg_member> hold_existing(const std::function<bool(const vm_sg_member&)>& mine);
+    void release(const std::vector<vm_sg_member>& members) noexcept;
 
 private:
     void drop(const vm_sg_member& m) noexcept;

@@ -20,6 +20,7 @@
 #include "daemon.hpp"
 #include "metrics.hpp"
 #include "status_report.hpp"
+#include "teardown.hpp"
 
 namespace vmhost {
 
@@ -204,14 +205,38 @@ void Service::run()
 
 void Service::teardown()
 {
-    HostConfig cfg = load_config(opts_.config_path);
-    ControlSocket control(opts_.control_path);  // no daemon may be running
-    cfg.vms.clear();  // so every VM pinned is no longer configured
-    {
-        Daemon d(cfg, log_);
+    std::string dir = opts_.state_dir;
+    std::optional<std::string> uplink;
+    if (dir.empty()) {
+        try {
+            HostConfig cfg = load_config(opts_.config_path);
+            dir = cfg.state_dir;
+            uplink = cfg.uplink;
+        } catch (const ConfigError& e) {
+            auto problems = e.problems();
+            problems.push_back("vmhostd teardown: nothing was removed; it needs only the state directory: "
+                               "vmhostd teardown --state-dir DIR (host.state_dir, /sys/fs/bpf/vmhostd by default) "
+                               "tears down without the configuration");
+            throw ConfigError(problems);
+        }
     }
-    log_("teardown: the NIC demux is off " + cfg.uplink + ", every VM's programs are off its tap, the taps vmhostd "
-         "made are deleted, " + cfg.state_dir + " is removed");
+    refuse_if_answered(opts_.control_path);  // and the state directory's lock, below
+    TeardownResult r;
+    try {
+        r = teardown_state(dir, log_, uplink);
+    } catch (const dme::Error& e) {
+        if (e.code() == EPERM || e.code() == EACCES)
+            dme::fail(e.code(), std::string(e.what()) +
+                                    " (vmhostd teardown needs CAP_BPF and CAP_NET_ADMIN: run it as root)");
+        throw;
+    }
+    const std::string taps = std::to_string(r.taps_deleted) + " taps vmhostd made deleted";
+    if (!r.state_removed)
+        log_("teardown: nothing was pinned in " + dir + ", " + taps);
+    else
+        log_("teardown: " +
+             (r.demux_on ? "the NIC demux is off " + *r.demux_on : std::string("the NIC demux was on no link")) + ", " +
+             std::to_string(r.detached) + " programs off their links in all, " + taps + ", " + dir + " removed");
 }
 
 }  // namespace vmhost

@@ -12,6 +12,9 @@ namespace vmhost {
 struct ServiceOptions {
     std::string config_path;
     std::string control_path = "/run/vmhostd/vmhostd.sock";
+    // teardown: the state directory, in place of the configuration's
+    // host.state_dir (the file is then not read).
+    std::string state_dir;
 };
 
 class Service {
@@ -23,8 +26,11 @@ public:
     // dme::Error if it cannot start (bad file, uplink, socket or metrics
     // address, a daemon already running).
     void run();
-    // Removes what the daemons of this configuration left: every VM's
-    // programs, the NIC demux, the pins. Refused while a daemon runs.
+    // Removes what the daemons of this configuration (or state directory)
+    // left, from the pins alone (teardown_state): every VM's programs, the
+    // taps vmhostd made, the NIC demux, the pins. The uplink need not be
+    // there, nor the file valid when a state directory is given. Refused
+    // while a daemon runs.
     void teardown();
 
 private:

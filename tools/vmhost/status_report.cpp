@@ -23,6 +23,9 @@ json vm_summary(const Daemon::VmStatus& s)
     }
     if (!s.error.empty())
         j["error"] = s.error;
+    // Its adoption failed: the previous daemon's programs and policy stay in force.
+    if (s.kept)
+        j["kept"] = true;
     return j;
 }
 

@@ -226,14 +226,112 @@ Vm& VmHost::add_vm(uint32_t port, const dme::Interface& tap, const VmPolicy& pol
     if (vms_.count(port))
         dme::fail(EEXIST, "port " + std::to_string(port) + " already has a VM");
     validate(policy);
-    std::unique_ptr<Vm> vm(new Vm(*this, port, name.empty() ? "vm" + std::to_string(port) : name, tap, policy, mode_));
-    groups_.add(policy);
-    // Every MAC the VM may send as is also where its frames come back to.
-    for (const Mac& m : allowed_macs(policy)) {
-        MacKey k = mac_key(m);
-        check_map(bpf_map_update_elem(mac_to_port_fd(), &k, &port, BPF_ANY), "the demux table");
+    std::unique_ptr<Vm> vm;
+    try {
+        vm.reset(new Vm(*this, port, name.empty() ? "vm" + std::to_string(port) : name, tap, policy, mode_));
+    } catch (...) {
+        // A VM kept as a previous host left it stays kept if nothing was
+        // swapped; if the retry got that far its programs are off (the tap
+        // is held) and its pins gone: nothing of it is in force any more.
+        if (kept_.count(port) && !pins_.record(port))
+            release_kept(port, nullptr);
+        throw;
     }
+    try {
+        groups_.add(policy);
+        try {
+            // Every MAC the VM may send as is also where its frames come back to.
+            for (const Mac& m : allowed_macs(policy)) {
+                MacKey k = mac_key(m);
+                check_map(bpf_map_update_elem(mac_to_port_fd(), &k, &port, BPF_ANY), "the demux table");
+            }
+        } catch (...) {
+            groups_.remove(policy);
+            throw;
+        }
+    } catch (...) {
+        // Its programs off (a Vm destroyed without this would leave its
+        // slot and tc twin and take only its guard off: open), the VM held.
+        vm->detach(*this);
+        hold(tap.ifindex());
+        release_kept(port, nullptr);
+        drop_port_macs(port, {});
+        throw;
+    }
+    // A VM kept as a previous host left it: its new policy's MACs and
+    // memberships are in, the old ones it no longer has go.
+    release_kept(port, &policy);
     return *vms_.emplace(port, std::move(vm)).first->second;
+}
+
+std::optional<size_t> VmHost::keep_pinned(uint32_t port) noexcept
+{
+    if (auto it = kept_.find(port); it != kept_.end())
+        return it->second.size();
+    if (vms_.count(port) || !pins_.record(port))
+        return std::nullopt;
+    // The addresses its guard lets it send from: the pinned vm_owned, filed
+    // under each of its MACs and the all-zero MAC (policy_maps.cpp).
+    using Addr = std::pair<uint8_t, std::array<uint8_t, 16>>;
+    std::set<Addr> addrs;
+    try {
+        dme::Fd owned = pins_.open(PinnedState::vm_pin(port, "vm_owned"));
+        bpf_map_info info{};
+        uint32_t len = sizeof(info);
+        if (owned && !bpf_obj_get_info_by_fd(owned.get(), &info, &len) && info.key_size == sizeof(vm_owned)) {
+            vm_owned key{}, next{};
+            const void* prev = nullptr;
+            while (!bpf_map_get_next_key(owned.get(), prev, &next)) {
+                Addr a{next.family, {}};
+                std::memcpy(a.second.data(), next.addr, sizeof(next.addr));
+                addrs.insert(a);
+                key = next;
+                prev = &key;
+            }
+        }
+    } catch (const dme::Error&) {
+    }
+    kept_[port] = groups_.hold_existing([&](const vm_sg_member& m) {
+        Addr a{m.family, {}};
+        std::memcpy(a.second.data(), m.addr, sizeof(m.addr));
+        return addrs.count(a) > 0;
+    });
+    return kept_[port].size();
+}
+
+void VmHost::drop_port_macs(uint32_t port, const std::vector<Mac>& keep) noexcept
+{
+    std::vector<MacKey> macs;
+    MacKey key{}, next{};
+    const void* prev = nullptr;
+    while (!bpf_map_get_next_key(mac_to_port_fd(), prev, &next)) {
+        uint32_t owner = 0;
+        if (!bpf_map_lookup_elem(mac_to_port_fd(), &next, &owner) && owner == port &&
+            std::none_of(keep.begin(), keep.end(), [&](const Mac& m) { return std::memcmp(m.b.data(), next.mac, 6) == 0; }))
+            macs.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    for (const auto& m : macs)
+        bpf_map_delete_elem(mac_to_port_fd(), &m);
+}
+
+void VmHost::release_kept(uint32_t port, const VmPolicy* now) noexcept
+{
+    auto it = kept_.find(port);
+    if (it == kept_.end())
+        return;
+    groups_.release(it->second);
+    kept_.erase(it);
+    drop_port_macs(port, now ? allowed_macs(*now) : std::vector<Mac>{});
+}
+
+void VmHost::discard_kept(uint32_t port) noexcept
+{
+    if (!kept_.count(port))
+        return;
+    discard_pinned(port);
+    release_kept(port, nullptr);
 }
 
 void VmHost::drop_macs(uint32_t port, const VmPolicy& old, const VmPolicy* now) noexcept
@@ -317,7 +415,9 @@ void VmHost::discard_pinned(uint32_t port) noexcept
 
 size_t VmHost::prune(const std::set<uint32_t>& keep) noexcept
 {
-    auto here = [&](uint32_t port) { return vms_.count(port) || keep.count(port); };
+    for (uint32_t port : keep)
+        keep_pinned(port);
+    auto here = [&](uint32_t port) { return vms_.count(port) || kept_.count(port); };
     size_t n = 0;
     for (const auto& [port, rec] : pins_.records())
         if (!here(port)) {
@@ -345,7 +445,7 @@ size_t VmHost::prune(const std::set<uint32_t>& keep) noexcept
         uint32_t port = 0;
         if (!bpf_map_lookup_elem(mac_to_port_fd(), &mnext, &port)) {
             const Vm* vm = this->vm(port);
-            bool owned = keep.count(port) > 0;
+            bool owned = kept_.count(port) > 0;
             if (vm)
                 for (const Mac& m : allowed_macs(vm->policy()))
                     owned |= std::memcmp(m.b.data(), mnext.mac, 6) == 0;
@@ -438,6 +538,23 @@ std::array<int, kVmMapCount> map_fds(const vm_firewall* skel)
     for (size_t i = 0; i < kVmMapCount; i++)
         fds[i] = bpf_map__fd(bpf_object__find_map_by_name(skel->obj, std::string(kVmMaps[i]).c_str()));
     return fds;
+}
+
+// A map's type, key size and value size (all 0 if it cannot be read).
+std::array<uint32_t, 3> map_shape(int fd)
+{
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+        return {};
+    return {info.type, info.key_size, info.value_size};
+}
+
+std::string shape_str(const std::array<uint32_t, 3>& s)
+{
+    const char* type = libbpf_bpf_map_type_str(bpf_map_type(s[0]));
+    return std::string(type ? type : "map type " + std::to_string(s[0])) + ", key " + std::to_string(s[1]) +
+           " B, value " + std::to_string(s[2]) + " B";
 }
 
 // The maps a VM keeps across a policy change: its counters and flows.
@@ -541,6 +658,8 @@ const VmHost::Tags& VmHost::firewall_tags()
             bpf_prog_info info = prog_info(bpf_program__fd(p));
             std::memcpy(tag->data(), info.tag, tag->size());
         }
+        for (int fd : map_fds(skel.get()))
+            tags_->maps.push_back(map_shape(fd));
     }
     return *tags_;
 }
@@ -577,38 +696,65 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
         } catch (const dme::Error&) {
         }
     }
-    // Whether the pinned programs are this build's with this policy.
-    bool current = false;
-    if (fw_xdp && fw_tc && guard && all_maps) {
+    // Until the new object is loaded and in the slot nothing has changed:
+    // a failure before leaves the previous programs in force, the guard
+    // too (not detached with guard_att), and the pins (VmHost::keep_pinned).
+    Skel skel(nullptr, vm_firewall__destroy);
+    try {
+        // A pinned map of another shape than this build's (an incompatible
+        // vmhostd's) can be neither kept nor adopted as it is.
         const auto& tags = host.firewall_tags();
-        current = tag_is(fw_xdp.get(), tags.fw_xdp) && tag_is(fw_tc.get(), tags.fw_tc) &&
-                  tag_is(guard.get(), tags.guard) && ct_info_matches(ct4.get(), policy_) &&
-                  ct_info_matches(ct6.get(), policy_) && holds_policy(written_maps(maps), policy_, host.groups().ids_for(policy_));
+        bool shapes_match = true;
+        for (size_t i = 0; i < kVmMapCount; i++) {
+            if (map_fd[i] < 0)
+                continue;
+            const auto shape = map_shape(map_fd[i]);
+            if (shape == tags.maps[i])
+                continue;
+            shapes_match = false;
+            if (i == vm_map("verdicts") || i == vm_map("vm_ct4") || i == vm_map("vm_ct6") || i == vm_map("vm_frags") ||
+                i == vm_map("vm_ct_stats"))
+                dme::fail(EINVAL, "its pinned map " + host.pins().dir() + "/" + PinnedState::vm_pin(port_, std::string(kVmMaps[i]).c_str()) +
+                                      " is not this build's (" + shape_str(shape) + "; this build's: " + shape_str(tags.maps[i]) +
+                                      "): an incompatible vmhostd's? Remove that pin (what it holds starts over) or run vmhostd "
+                                      "teardown; its previous programs stay in force meanwhile");
+        }
+        // Whether the pinned programs are this build's with this policy.
+        bool current = false;
+        if (fw_xdp && fw_tc && guard && all_maps && shapes_match) {
+            current = tag_is(fw_xdp.get(), tags.fw_xdp) && tag_is(fw_tc.get(), tags.fw_tc) &&
+                      tag_is(guard.get(), tags.guard) && ct_info_matches(ct4.get(), policy_) &&
+                      ct_info_matches(ct6.get(), policy_) && holds_policy(written_maps(maps), policy_, host.groups().ids_for(policy_));
+        }
+        tc_handle_ = tc_ours ? rec.tc_handle : 0;
+        tc_priority_ = tc_ours ? rec.tc_priority : 0;
+        if (current && slot_ours && tc_ours && guard_att) {
+            // Nothing to change: the kernel keeps running what it runs.
+            guard_ = std::move(guard_att);
+            verdicts_ = std::move(verdicts);
+            ct4_ = std::move(ct4);
+            ct6_ = std::move(ct6);
+            frags_ = std::move(frags);
+            ct_stats_ = std::move(ct_stats);
+            fw_xdp_ = std::move(fw_xdp);
+            fw_tc_ = std::move(fw_tc);
+            fw_guard_ = std::move(guard);
+            objects_ = objects_of({fw_xdp_.get(), fw_tc_.get(), fw_guard_.get()}, map_fd);
+            origin_ = Origin::adopted;
+            return;
+        }
+        // A new object keeping the VM's counters and flows, swapped in where
+        // ours is and attached where nothing is: never a moment unguarded.
+        const bool same_size = ct_info_matches(ct4.get(), policy_) && ct_info_matches(ct6.get(), policy_);
+        KeptState keep{verdicts.get(), same_size ? ct4.get() : -1, same_size ? ct6.get() : -1, frags.get(),
+                       ct_stats.get()};
+        skel = load_firewall(host, policy_, keep);
+        host.ports().set(port_, tap_, dme::EgressProgram::from(skel->progs.vm_fw_xdp), slot_options(mode_));
+    } catch (...) {
+        if (guard_att)
+            guard_att->release();
+        throw;
     }
-    tc_handle_ = tc_ours ? rec.tc_handle : 0;
-    tc_priority_ = tc_ours ? rec.tc_priority : 0;
-    if (current && slot_ours && tc_ours && guard_att) {
-        // Nothing to change: the kernel keeps running what it runs.
-        guard_ = std::move(guard_att);
-        verdicts_ = std::move(verdicts);
-        ct4_ = std::move(ct4);
-        ct6_ = std::move(ct6);
-        frags_ = std::move(frags);
-        ct_stats_ = std::move(ct_stats);
-        fw_xdp_ = std::move(fw_xdp);
-        fw_tc_ = std::move(fw_tc);
-        fw_guard_ = std::move(guard);
-        objects_ = objects_of({fw_xdp_.get(), fw_tc_.get(), fw_guard_.get()}, map_fd);
-        origin_ = Origin::adopted;
-        return;
-    }
-    // A new object keeping the VM's counters and flows, swapped in where
-    // ours is and attached where nothing is: never a moment unguarded.
-    const bool same_size = ct_info_matches(ct4.get(), policy_) && ct_info_matches(ct6.get(), policy_);
-    KeptState keep{verdicts.get(), same_size ? ct4.get() : -1, same_size ? ct6.get() : -1, frags.get(),
-                   ct_stats.get()};
-    Skel skel = load_firewall(host, policy_, keep);
-    host.ports().set(port_, tap_, dme::EgressProgram::from(skel->progs.vm_fw_xdp), slot_options(mode_));
     try {
         if (tc_ours)
             replace_tc(bpf_program__fd(skel->progs.vm_fw_tc));
@@ -624,6 +770,7 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
         adopt(skel.get());
         pin(host, skel.get());
     } catch (...) {
+        guard_att.reset();  // the previous guard off first, else it would go after the hold's attach, leaving none
         detach(host);
         host.hold(tap_.ifindex());
         throw;

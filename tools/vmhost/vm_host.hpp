@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -135,6 +136,23 @@ public:
     // there but whose adoption failed stay guarded by what they had, rather
     // than open. Returns how many entries went.
     size_t prune(const std::set<uint32_t>& keep = {}) noexcept;
+    // A VM a previous host left pinned whose tap is there but whose
+    // adoption failed before anything was swapped: its programs stay in
+    // force as they were (guard, slot, tc twin), and with them what they
+    // rely on in the host's maps: its MACs in the demux table and its
+    // addresses' group memberships (the members in the shared map whose
+    // address its pinned vm_owned holds, which is what its guard lets it
+    // send from). Called by prune() for the ports in `keep`. The VM keeps
+    // them until add_vm() succeeds for it (its new policy's take their
+    // place) or takes its programs off (the retry failed after swapping),
+    // or discard_kept(). How many group members it keeps; none if nothing
+    // of it is pinned (it was held, not kept).
+    std::optional<size_t> keep_pinned(uint32_t port) noexcept;
+    bool kept(uint32_t port) const noexcept { return kept_.count(port) > 0; }
+    // A kept VM whose tap went or that is no longer configured: its
+    // programs come off where they are still ours, its pins, MACs and
+    // group memberships go.
+    void discard_kept(uint32_t port) noexcept;
     // Holds a tap just seen for a VM: a program that drops every frame the
     // VM sends, attached in microseconds, until its guard (loaded and
     // verified meanwhile, tens of milliseconds) takes its place in one step.
@@ -161,12 +179,18 @@ private:
     // Takes out of the demux table the MACs of `old` that `now` lacks (all
     // when null), unless another VM has taken them since.
     void drop_macs(uint32_t port, const VmPolicy& old, const VmPolicy* now) noexcept;
+    // A kept VM's MACs and memberships go, but for what `now` (its new
+    // policy, enforced) has.
+    void release_kept(uint32_t port, const VmPolicy* now) noexcept;
+    // Takes out of the demux table the MACs that lead to `port`, but `keep`.
+    void drop_port_macs(uint32_t port, const std::vector<Mac>& keep) noexcept;
 
     friend class Vm;
     // The kernel's tags of this build's firewall programs, to tell whether
     // pinned ones are this build's: loaded once, when first needed.
     struct Tags {
         std::array<uint8_t, 8> fw_xdp, fw_tc, guard;  // BPF_TAG_SIZE
+        std::vector<std::array<uint32_t, 3>> maps;    // each map's type, key and value size, in kVmMaps' order
     };
     const Tags& firewall_tags();
     std::unique_ptr<Tags> tags_;
@@ -187,6 +211,7 @@ private:
     dme::XdpMode mode_;
     GroupMembers groups_;
     std::map<uint32_t, std::unique_ptr<Vm>> vms_;
+    std::map<uint32_t, std::vector<vm_sg_member>> kept_;  // keep_pinned(): the members each kept VM holds
 };
 
 }  // namespace vmhost

@@ -35,7 +35,7 @@ void print_status(const json& s)
     fmt::print("{:<20} {:>5} {:<16} {:>8} {:>10}  {}\n", "VM", "SLOT", "TAP", "ENFORCED", "POLICY_MS", "ERROR");
     for (const auto& v : s["vms"])
         fmt::print("{:<20} {:>5} {:<16} {:>8} {:>10}  {}\n", text(v["name"]), text(v["slot"]), text(v["tap"]),
-                   v["enforced"].get<bool>() ? "yes" : "no",
+                   v["enforced"].get<bool>() ? "yes" : v.contains("kept") ? "kept" : "no",
                    v.contains("time_to_policy_ms") ? fmt::format("{:.2f}", v["time_to_policy_ms"].get<double>()) : "-",
                    v.contains("error") ? text(v["error"]) : "");
 }
@@ -104,6 +104,8 @@ void print_vm(const json& v)
     }
     if (v.contains("error"))
         fmt::print("  error: {}\n", text(v["error"]));
+    if (v.contains("kept"))
+        fmt::print("  the previous vmhostd's programs and policy stay in force on its tap until this one's can be\n");
 }
 }  // namespace
 

@@ -6,7 +6,9 @@
 //                        end it, leaving the datapath running and pinned
 //                        for the next vmhostd to adopt. One log line per
 //                        event, on stderr.
-//   vmhostd teardown FILE  remove what vmhostd left: programs, pins
+//   vmhostd teardown FILE | --state-dir DIR
+//                        remove what vmhostd left, from its pins: programs,
+//                        the taps it made, pins; the uplink need not be there
 // Exits 0, or 1 with the cause on stderr.
 #include <CLI/CLI.hpp>
 
@@ -39,14 +41,23 @@ int main(int argc, char** argv)
     auto* r = app.add_subcommand("run", "enforce a configuration until SIGINT or SIGTERM; SIGHUP reloads it");
     r->add_option("FILE", opts.config_path, "the configuration (TOML)")->required();
     r->add_option("--socket", opts.control_path, "the control socket vmhostctl talks to")->capture_default_str();
-    auto* t = app.add_subcommand("teardown", "remove the datapath a stopped vmhostd left: every VM's programs, "
-                                             "the NIC demux and the pins (refused while vmhostd runs)");
-    t->add_option("FILE", opts.config_path, "the configuration (TOML)")->required();
+    auto* t = app.add_subcommand("teardown", "remove the datapath a stopped vmhostd left, from its pins: every "
+                                             "VM's programs, the taps it made, the NIC demux and the pins (refused "
+                                             "while vmhostd runs); the uplink need not be there");
+    auto* t_file = t->add_option("FILE", opts.config_path, "the configuration (TOML), for its host.state_dir");
+    t->add_option("--state-dir", opts.state_dir,
+                  "the state directory (host.state_dir) in place of FILE, when the configuration cannot be read")
+        ->excludes(t_file);
     t->add_option("--socket", opts.control_path, "the control socket of a running vmhostd")->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 1;
+    }
+    if (t->parsed() && opts.config_path.empty() && opts.state_dir.empty()) {
+        std::fprintf(stderr, "vmhostd teardown: give the configuration FILE, or the state directory with --state-dir "
+                             "DIR (host.state_dir, /sys/fs/bpf/vmhostd by default)\n");
+        return 1;
     }
     try {
         if (c->parsed())
