@@ -11,6 +11,14 @@
  * missing (in the middle of leaving): it fails closed. */
 #define VM_SHARED_SLOT 1
 
+/* Where the VM's device is read, and the section: bench_shared_slot.bpf.c
+ * builds this same program as plain XDP, which can be test-run (a devmap
+ * program cannot), reading the ingress device instead. */
+#ifndef VM_SHARED_DEV
+#define VM_SHARED_DEV egress_ifindex
+#define VM_SHARED_SEC "xdp/devmap"
+#endif
+
 #include "vm_policy.h"
 
 #include "vm_shared_types.h"
@@ -57,10 +65,10 @@ __noinline int vm_shared_btf_c(struct vm_prefix4 *a, struct vm_prefix6 *b, struc
 	return !!a + !!b + !!c;
 }
 
-SEC("xdp/devmap")
+SEC(VM_SHARED_SEC)
 int vm_fw_shared(struct xdp_md *ctx)
 {
-	__u32 ifindex = ctx->egress_ifindex, zero = 0, key, reason, *idx, *cur;
+	__u32 ifindex = ctx->VM_SHARED_DEV, zero = 0, key, reason, *idx, *cur;
 	struct vm_count *c;
 
 	idx = bpf_map_lookup_elem(&vm_slot_index, &ifindex);
