@@ -207,6 +207,9 @@ void Service::teardown()
     HostConfig cfg = load_config(opts_.config_path);
     ControlSocket control(opts_.control_path);  // no daemon may be running
     cfg.vms.clear();  // so every VM pinned is no longer configured
+    // Whatever kind of datapath is pinned (shared or per-VM slot programs)
+    // is taken off: auto takes the pinned kind, where a setting could refuse it.
+    cfg.slot_programs = SlotPrograms::automatic;
     {
         Daemon d(cfg, log_);
     }
