@@ -139,6 +139,19 @@ void secgroups_table(std::ostringstream& o, const json& sg)
           << fmt("%.2f", row.at("new_flow_to_ct_hit").get<double>()) << " (" << fmt("%.0f", row.at("new_flow_kernel_ns").get<double>())
           << " vs " << fmt("%.0f", row.at("tracked_flow_kernel_ns").get<double>()) << " ns) |\n";
     }
+    if (!sg.at("rows").empty() && sg.at("rows")[0].at("ns_per_frame").contains("shared_ct_hit")) {
+        o << "\nThe shared slot program (vmhostd host.slot_programs = \"shared\": one program for every VM, "
+             "finding the VM's maps by its device) on the same maps, ns/frame median and against the per-VM "
+             "program:\n\n"
+          << "| frame | shared stateless rule | ÷ per-VM | shared ct hit | ÷ per-VM |\n|---|---:|---:|---:|---:|\n";
+        for (const auto& row : sg.at("rows")) {
+            const json& ns = row.at("ns_per_frame");
+            o << "| " << row.value("frame", "") << " | " << fmt("%.0f", ns.at("shared_stateless_rule").get<double>())
+              << " | " << fmt("%.2f", row.at("shared_stateless_rule_to_stateless_rule").get<double>()) << " | "
+              << fmt("%.0f", ns.at("shared_ct_hit").get<double>()) << " | "
+              << fmt("%.2f", row.at("shared_ct_hit_to_ct_hit").get<double>()) << " |\n";
+        }
+    }
     const json& m = sg.at("memory");
     o << "\nFlow table memory (kernel's memlock estimate of a " << m.value("flows", 0) << "-flow LRU hash): IPv4 "
       << fmt("%.1f MiB", m.value("bytes", 0.0) / (1 << 20)) << " (" << fmt("%.0f", m.value("bytes_per_flow", 0.0))

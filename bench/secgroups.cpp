@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench_secgroups.skel.h"
+#include "bench_shared_slot.skel.h"
 #include "vm_firewall.skel.h"
 #include "frames.hpp"
 #include "conntrack_stats.hpp"
@@ -24,6 +25,7 @@
 
 namespace netlab {
 TESTING_SKEL(bench_secgroups)
+TESTING_SKEL(bench_shared_slot)
 TESTING_SKEL(vm_firewall)
 }
 
@@ -165,8 +167,30 @@ json secgroups_section(uint32_t repeat, int runs, uint32_t flows)
     lo.ifindex = 1;
     if (bpf_map_update_elem(bpf_map__fd(vm->maps.tx_ports), &uplink, &lo, BPF_ANY))
         throw std::runtime_error(std::string("security-groups bench: the guard's uplink port: ") + std::strerror(errno));
+    // The shared slot firewall (vmhostd's host.slot_programs = "shared"),
+    // on the very same maps: the VM's at index 0 of its outer maps, found
+    // by the test run's device (loopback, ifindex 1).
+    auto shared = netlab::open_only<bench_shared_slot>();
+    if (bpf_map__reuse_fd(shared->maps.vm_sg_members, bpf_map__fd(vm->maps.vm_sg_members)) ||
+        bench_shared_slot__load(shared.get()))
+        throw std::runtime_error(std::string("security-groups bench: loading bench_shared_slot: ") + std::strerror(errno));
+    {
+        uint32_t index = 0, lo = 1;
+        bpf_map* m = nullptr;
+        bpf_object__for_each_map(m, shared->obj)
+        {
+            if (bpf_map__type(m) != BPF_MAP_TYPE_ARRAY_OF_MAPS)
+                continue;
+            int inner = bpf_map__fd(bpf_object__find_map_by_name(vm->obj, bpf_map__name(m)));
+            if (bpf_map_update_elem(bpf_map__fd(m), &index, &inner, BPF_ANY))
+                throw std::runtime_error(std::string("security-groups bench: the shared program's ") +
+                                         bpf_map__name(m) + ": " + std::strerror(errno));
+        }
+        if (bpf_map_update_elem(bpf_map__fd(shared->maps.vm_slot_index), &lo, &index, BPF_ANY))
+            throw std::runtime_error(std::string("security-groups bench: vm_slot_index: ") + std::strerror(errno));
+    }
     int v1 = bpf_program__fd(base->progs.fw_v1), fw = bpf_program__fd(vm->progs.vm_fw_xdp),
-        out = bpf_program__fd(vm->progs.vm_guard);
+        out = bpf_program__fd(vm->progs.vm_guard), fw_shared = bpf_program__fd(shared->progs.vm_fw_shared);
     const char* who = "security-groups bench";
 
     json rows = json::array();
@@ -178,7 +202,11 @@ json secgroups_section(uint32_t repeat, int runs, uint32_t flows)
             const char* name;
             int fd;
             const netlab::Frame* frame;
-        } cases[] = {{"stateless_v1", v1, &reply}, {"stateless_rule", fw, &stateless}, {"ct_hit", fw, &reply}};
+        } cases[] = {{"stateless_v1", v1, &reply},
+                     {"stateless_rule", fw, &stateless},
+                     {"ct_hit", fw, &reply},
+                     {"shared_stateless_rule", fw_shared, &stateless},
+                     {"shared_ct_hit", fw_shared, &reply}};
         std::vector<std::vector<double>> samples(std::size(cases));
         for (auto& c : cases)  // warm-up
             test_run(c.fd, *c.frame, repeat, XDP_PASS, who);
@@ -205,6 +233,8 @@ json secgroups_section(uint32_t repeat, int runs, uint32_t flows)
         auto ns = [&](const char* n) { return row["ns_per_frame"][n].get<double>(); };
         row["ct_hit_to_v1"] = ns("ct_hit") / ns("stateless_v1");
         row["stateless_rule_to_v1"] = ns("stateless_rule") / ns("stateless_v1");
+        row["shared_ct_hit_to_ct_hit"] = ns("shared_ct_hit") / ns("ct_hit");
+        row["shared_stateless_rule_to_stateless_rule"] = ns("shared_stateless_rule") / ns("stateless_rule");
         row["new_flow_kernel_ns"] = median(fresh);
         row["tracked_flow_kernel_ns"] = median(again);
         row["new_flow_to_ct_hit"] = median(fresh) / std::max(median(again), 1.0);

@@ -13,46 +13,46 @@
 /* Flows by family: IPv4's keys are shorter, and so cheaper to hash. Each
  * table holds VmPolicy::conntrack_flows; a flow is always handled through
  * its struct vm_ct_key, which ct_lookup() and the others take apart. */
-struct {
+VM_MAP_DEF(vm_ct4, {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, VM_CT_DEFAULT_FLOWS); /* set before load */
 	__type(key, struct vm_ct4_key);
 	__type(value, struct vm_ct_entry);
-} vm_ct4 SEC(".maps");
+});
 
-struct {
+VM_MAP_DEF(vm_ct6, {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, VM_CT_DEFAULT_FLOWS); /* set before load */
 	__type(key, struct vm_ct_key);
 	__type(value, struct vm_ct_entry);
-} vm_ct6 SEC(".maps");
+});
 
 /* Datagrams whose first fragment passed, by (family, protocol, direction,
  * id, addresses): value = last seen (ct_now()). */
-struct {
+VM_MAP_DEF(vm_frags, {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, VM_FRAG_FLOWS);
 	__type(key, struct vm_frag_key);
 	__type(value, __u64);
-} vm_frags SEC(".maps");
+});
 
-struct {
+VM_MAP_DEF(vm_ct_config, {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct vm_ct_config);
-} vm_ct_config SEC(".maps");
+});
 
-struct {
+VM_MAP_DEF(vm_ct_stats, {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VM_CT_STATS);
 	__type(key, __u32);
 	__type(value, __u64);
-} vm_ct_stats SEC(".maps");
+});
 
 static __always_inline void ct_stat(__u32 which)
 {
-	__u64 *c = bpf_map_lookup_elem(&vm_ct_stats, &which);
+	__u64 *c = vm_map_lookup(vm_ct_stats, &which);
 
 	if (c)
 		(*c)++;
@@ -81,11 +81,11 @@ static __always_inline struct vm_ct_entry *ct_lookup(const struct vm_ct_key *k)
 		struct vm_ct4_key k4 = {};
 
 		ct4_key(&k4, k);
-		e = bpf_map_lookup_elem(&vm_ct4, &k4);
+		e = vm_map_lookup(vm_ct4, &k4);
 		ct_call_apart();
 		return e;
 	}
-	return bpf_map_lookup_elem(&vm_ct6, k);
+	return vm_map_lookup(vm_ct6, k);
 }
 
 static __always_inline long ct_insert(const struct vm_ct_key *k, const struct vm_ct_entry *e)
@@ -96,11 +96,11 @@ static __always_inline long ct_insert(const struct vm_ct_key *k, const struct vm
 		struct vm_ct4_key k4 = {};
 
 		ct4_key(&k4, k);
-		err = bpf_map_update_elem(&vm_ct4, &k4, e, BPF_ANY);
+		err = vm_map_update(vm_ct4, &k4, e, BPF_ANY);
 		ct_call_apart();
 		return err;
 	}
-	return bpf_map_update_elem(&vm_ct6, k, e, BPF_ANY);
+	return vm_map_update(vm_ct6, k, e, BPF_ANY);
 }
 
 static __always_inline void ct_delete(const struct vm_ct_key *k)
@@ -109,11 +109,11 @@ static __always_inline void ct_delete(const struct vm_ct_key *k)
 		struct vm_ct4_key k4 = {};
 
 		ct4_key(&k4, k);
-		bpf_map_delete_elem(&vm_ct4, &k4);
+		vm_map_delete(vm_ct4, &k4);
 		ct_call_apart();
 		return;
 	}
-	bpf_map_delete_elem(&vm_ct6, k);
+	vm_map_delete(vm_ct6, k);
 }
 
 /* The time of a frame, in ticks (jiffies). Timeouts are seconds, so a
@@ -233,7 +233,7 @@ static __always_inline void frag_remember(const struct vm_flow *f, __u64 now)
 	struct vm_frag_key k = {};
 
 	frag_key(&k, f);
-	bpf_map_update_elem(&vm_frags, &k, &now, BPF_ANY);
+	vm_map_update(vm_frags, &k, &now, BPF_ANY);
 }
 
 static __always_inline int frag_known(const struct vm_flow *f, const struct vm_ct_config *cfg,
@@ -243,11 +243,11 @@ static __always_inline int frag_known(const struct vm_flow *f, const struct vm_c
 	__u64 *seen;
 
 	frag_key(&k, f);
-	seen = bpf_map_lookup_elem(&vm_frags, &k);
+	seen = vm_map_lookup(vm_frags, &k);
 	if (!seen)
 		return 0;
 	if (now - *seen > (__u64)cfg->timeout[VM_CT_TIMEOUT_FRAG] * cfg->hz) {
-		bpf_map_delete_elem(&vm_frags, &k);
+		vm_map_delete(vm_frags, &k);
 		return 0;
 	}
 	return 1;

@@ -116,7 +116,7 @@ static __always_inline int vm_ct_fast(void *ctx, enum vm_ctx_kind kind, __u8 dir
 	 * frames of a flow come in a tick that has seen one before. */
 	new_tick = e->last_seen != now;
 	if (new_tick) {
-		cfg = bpf_map_lookup_elem(&vm_ct_config, &zero);
+		cfg = vm_map_lookup(vm_ct_config, &zero);
 		if (!cfg || ct_expired(e, k.proto, cfg, now))
 			return 0; /* the full way deletes it */
 	}

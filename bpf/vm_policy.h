@@ -19,55 +19,56 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "vm_maps.h"
 #include "vm_policy_types.h"
 
 /* The VM's identity: its MAC, the tap's MAC, what it may act as. */
-struct {
+VM_MAP_DEF(vm_identity, {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct vm_identity);
-} vm_identity SEC(".maps");
+});
 
 /* The MACs the VM may send as: its own and its allowed pairs'. */
-struct {
+VM_MAP_DEF(vm_macs, {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VM_MAX_MACS);
 	__type(key, struct vm_mac);
 	__type(value, __u8);
-} vm_macs SEC(".maps");
+});
 
 /* Addresses owned by (MAC, family): exact ones, then prefixes. The control
  * plane also files each under the all-zero MAC, meaning "owned by one of the
  * VM's MACs" (for frames to a group address); the guard never looks that up,
  * since a zero source MAC is never an allowed MAC. */
-struct {
+VM_MAP_DEF(vm_owned, {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VM_MAX_ADDRS);
 	__type(key, struct vm_owned);
 	__type(value, __u8);
-} vm_owned SEC(".maps");
+});
 
-struct {
+VM_MAP_DEF(vm_owned_prefixes, {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, VM_MAX_OWNED_PREFIXES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct vm_owned_prefix);
 	__type(value, __u8);
-} vm_owned_prefixes SEC(".maps");
+});
 
 /* Verdict counters: [path][reason], per CPU. */
-struct {
+VM_MAP_DEF(verdicts, {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VM_PATHS * VM_REASONS);
 	__type(key, __u32);
 	__type(value, struct vm_count);
-} verdicts SEC(".maps");
+});
 
 static __always_inline void vm_count(__u32 path, __u32 reason, __u64 bytes)
 {
 	__u32 key = path * VM_REASONS + reason;
-	struct vm_count *c = bpf_map_lookup_elem(&verdicts, &key);
+	struct vm_count *c = vm_map_lookup(verdicts, &key);
 
 	if (c) {
 		c->packets++;
@@ -99,7 +100,7 @@ static __always_inline struct vm_identity *vm_id(void)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(&vm_identity, &zero);
+	return vm_map_lookup(vm_identity, &zero);
 }
 
 /* Is `mac` one the VM may send as (or receive on)? */
@@ -110,7 +111,7 @@ static __always_inline int vm_mac_allowed(const struct vm_identity *id, const __
 	if (mac_eq(mac, id->mac))
 		return 1;
 	mac_copy(k.mac, mac);
-	return bpf_map_lookup_elem(&vm_macs, &k) != NULL;
+	return vm_map_lookup(vm_macs, &k) != NULL;
 }
 
 /* Is the address owned by `mac` (the all-zero MAC: by any of the VM's)? */
@@ -120,7 +121,7 @@ static __always_inline int vm_owns_prefix(const struct vm_owned *key)
 {
 	struct vm_owned_prefix k = { .prefixlen = VM_OWNED_FIXED_BITS + 128, .key = *key };
 
-	return bpf_map_lookup_elem(&vm_owned_prefixes, &k) != NULL;
+	return vm_map_lookup(vm_owned_prefixes, &k) != NULL;
 }
 
 static __always_inline int vm_owns4(const __u8 *mac, __be32 addr)
@@ -129,7 +130,7 @@ static __always_inline int vm_owns4(const __u8 *mac, __be32 addr)
 
 	mac_copy(k.mac, mac);
 	__builtin_memcpy(k.addr, &addr, 4);
-	if (bpf_map_lookup_elem(&vm_owned, &k))
+	if (vm_map_lookup(vm_owned, &k))
 		return 1;
 	return vm_owns_prefix(&k);
 }
@@ -140,7 +141,7 @@ static __always_inline int vm_owns6(const __u8 *mac, const void *addr)
 
 	mac_copy(k.mac, mac);
 	__builtin_memcpy(k.addr, addr, 16);
-	if (bpf_map_lookup_elem(&vm_owned, &k))
+	if (vm_map_lookup(vm_owned, &k))
 		return 1;
 	return vm_owns_prefix(&k);
 }

@@ -11,12 +11,12 @@
 #ifndef DEVMAP_EGRESS_BPF_VM_SECGROUP_H
 #define DEVMAP_EGRESS_BPF_VM_SECGROUP_H
 
-struct {
+VM_MAP_DEF(vm_sg_rules, {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VM_MAX_SG_RULES);
 	__type(key, __u32);
 	__type(value, struct vm_sg_rule);
-} vm_sg_rules SEC(".maps");
+});
 
 /* Remote groups' addresses. One map for the whole host: the control plane
  * shares it between the VMs' objects and keeps it current. */
@@ -30,37 +30,37 @@ struct {
 /* The to-VM allow-list, a compact form of stateful ingress rules: any
  * source in allow_src4/6 to any (protocol, destination port) in
  * allow_ports. Port 0 allows the whole protocol (how ICMP is allowed). */
-struct {
+VM_MAP_DEF(allow_src4, {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, VM_MAX_PREFIXES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct vm_prefix4);
 	__type(value, __u8);
-} allow_src4 SEC(".maps");
+});
 
-struct {
+VM_MAP_DEF(allow_src6, {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, VM_MAX_PREFIXES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct vm_prefix6);
 	__type(value, __u8);
-} allow_src6 SEC(".maps");
+});
 
-struct {
+VM_MAP_DEF(allow_ports, {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VM_MAX_PORTS);
 	__type(key, struct vm_port);
 	__type(value, __u8);
-} allow_ports SEC(".maps");
+});
 
 static __always_inline int port_allowed(__u8 proto, __u16 port)
 {
 	struct vm_port k = { .proto = proto, .port = port };
 
-	if (bpf_map_lookup_elem(&allow_ports, &k))
+	if (vm_map_lookup(allow_ports, &k))
 		return 1;
 	k.port = 0;
-	return bpf_map_lookup_elem(&allow_ports, &k) != NULL;
+	return vm_map_lookup(allow_ports, &k) != NULL;
 }
 
 /* The allow-list's verdict on a frame to the VM: VM_PASS, or which half
@@ -73,13 +73,13 @@ static __always_inline __u32 allow_list(const struct vm_flow *f)
 		struct vm_prefix4 k = { .prefixlen = 32 };
 
 		__builtin_memcpy(&k.addr, f->key.remote_addr, 4);
-		if (!bpf_map_lookup_elem(&allow_src4, &k))
+		if (!vm_map_lookup(allow_src4, &k))
 			return VM_DROP_SRC;
 	} else {
 		struct vm_prefix6 k = { .prefixlen = 128 };
 
 		__builtin_memcpy(k.addr, f->key.remote_addr, 16);
-		if (!bpf_map_lookup_elem(&allow_src6, &k))
+		if (!vm_map_lookup(allow_src6, &k))
 			return VM_DROP_SRC;
 	}
 	if (f->kind == VM_FLOW_LATER_FRAG)
@@ -138,7 +138,7 @@ struct sg_scan {
 static long sg_scan_one(__u32 i, void *arg)
 {
 	struct sg_scan *s = arg;
-	struct vm_sg_rule *r = bpf_map_lookup_elem(&vm_sg_rules, &i);
+	struct vm_sg_rule *r = vm_map_lookup(vm_sg_rules, &i);
 
 	if (r && sg_rule_match(r, s->f)) {
 		s->match = 1 + r->flags;
@@ -189,7 +189,7 @@ __noinline __u32 vm_sg_judge(struct vm_flow *f)
 		return VM_DROP_MALFORMED;
 	if (f->kind == VM_FLOW_EXEMPT)
 		return VM_PASS;
-	cfg = bpf_map_lookup_elem(&vm_ct_config, &zero);
+	cfg = vm_map_lookup(vm_ct_config, &zero);
 	if (!cfg)
 		return VM_DROP_NO_RULE;
 	now = ct_now();

@@ -104,6 +104,16 @@ TEST_CASE("vmhost config: a good file becomes each VM's policy", "[unit][config]
     CHECK(plain.mode == dme::XdpMode::native);
 }
 
+TEST_CASE("vmhost config: slot_programs is auto unless set to shared or per-vm", "[unit][config]")
+{
+    CHECK(parse_config(kGood, "cfg.toml").slot_programs == vmhost::SlotPrograms::automatic);
+    for (auto [text, want] : {std::pair{"auto", vmhost::SlotPrograms::automatic},
+                              {"shared", vmhost::SlotPrograms::shared},
+                              {"per-vm", vmhost::SlotPrograms::per_vm}})
+        CHECK(parse_config(std::string("[host]\nuplink = \"eth0\"\nslot_programs = \"") + text + "\"\n", "cfg.toml")
+                  .slot_programs == want);
+}
+
 TEST_CASE("vmhost config: create_tap makes the tap with its owner, by name or by number", "[unit][config]")
 {
     auto cfg = parse_config(vm("tap = \"vm-a0\"\ncreate_tap = true\ntap_owner = \"root\"\ntap_group = 0\n"
@@ -136,6 +146,8 @@ TEST_CASE("vmhost config: each bad file is refused naming file, line, field and 
         {"bad metrics", "[host]\nuplink = \"eth0\"\nmetrics = \"localhost\"\n", {"cfg.toml:3:", "host.metrics", "ADDRESS:PORT"}},
         {"unknown host key", "[host]\nuplink = \"eth0\"\nuplnk = \"x\"\n", {"cfg.toml:3:", "host.uplnk", "unknown key", "uplink"}},
         {"a VM on the uplink", "[host]\nuplink = \"eth0\"\n[[vm]]\nname = \"a\"\nmac = \"52:54:00:00:00:01\"\ntap = \"eth0\"\n", {"cfg.toml:", "vm 'a': tap", "'eth0' is the uplink", "the VM's own tap"}},
+        {"bad slot_programs", "[host]\nuplink = \"eth0\"\nslot_programs = \"default\"\n", {"cfg.toml:3:", "host.slot_programs", "'default'", "\"auto\"", "\"shared\"", "patched kernel", "\"per-vm\""}},
+        {"slot_programs not a string", "[host]\nuplink = \"eth0\"\n\nslot_programs = true\n", {"cfg.toml:4:", "host.slot_programs"}},
         {"relative state_dir", "[host]\nuplink = \"eth0\"\nstate_dir = \"vmhostd\"\n", {"cfg.toml:3:", "host.state_dir", "absolute path on bpffs"}},
         {"VM name too long for its pin", "[host]\nuplink = \"eth0\"\n[[vm]]\nname = \"" + std::string(64, 'n') + "\"\nmac = \"52:54:00:00:00:01\"\n", {"cfg.toml:4:", "name", "64 characters; expected at most 63"}},
         {"group name too long", vm("groups = [\"" + std::string(64, 'g') + "\"]\n"), {"cfg.toml:7:", "vm 'a': groups", "longer than 63"}},

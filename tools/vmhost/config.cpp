@@ -440,7 +440,7 @@ HostConfig parse_config(const std::string& text, const std::string& name)
     if (!host || !host->is_table()) {
         c.problem_at_file("host", "missing; expected a [host] table with uplink = \"DEVICE\"");
     } else {
-        c.known(*host, "host.", {"uplink", "xdp_mode", "metrics", "state_dir"});
+        c.known(*host, "host.", {"uplink", "xdp_mode", "metrics", "state_dir", "slot_programs"});
         cfg.uplink = c.string(*host, "host.", "uplink", true).value_or("");
         if (auto mode = c.string(*host, "host.", "xdp_mode", false)) {
             if (*mode == "generic")
@@ -463,6 +463,14 @@ HostConfig parse_config(const std::string& text, const std::string& name)
                           "'" + *d + "'; expected an absolute path on bpffs, e.g. /sys/fs/bpf/vmhostd");
             else
                 cfg.state_dir = *d;
+        }
+        if (auto sp = c.string(*host, "host.", "slot_programs", false)) {
+            if (auto v = parse_slot_programs(*sp))
+                cfg.slot_programs = *v;
+            else
+                c.problem(*c.get(*host, "slot_programs"), "host.slot_programs",
+                          "'" + *sp + "'; expected \"auto\" (shared where the kernel has map-wide default programs), "
+                          "\"shared\" (one program for every VM's slot: the project's patched kernel) or \"per-vm\"");
         }
     }
     if (const toml::value* vms = c.get(root, "vm")) {

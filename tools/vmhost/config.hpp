@@ -14,6 +14,7 @@
 
 #include "persistent_tap.hpp"
 #include "policy.hpp"
+#include "slot_mode.hpp"
 
 namespace vmhost {
 
@@ -33,6 +34,8 @@ struct HostConfig {
     std::string metrics = "127.0.0.1:9477";  // where the Prometheus exposition listens
     // On bpffs: the datapath's pins, which outlive the daemon (PinnedState).
     std::string state_dir = "/sys/fs/bpf/vmhostd";
+    // What runs in the VMs' devmap slots (slot_mode.hpp): auto, shared or per-vm.
+    SlotPrograms slot_programs = SlotPrograms::automatic;
     std::vector<VmConfig> vms;
 };
 

@@ -51,7 +51,8 @@ Daemon::Daemon(HostConfig cfg, Log log) : cfg_(std::move(cfg)), log_(std::move(l
     }();
     uplink_ifindex_ = uplink.ifindex();
     log_(kernel_report());
-    host_ = std::make_unique<VmHost>(uplink, cfg_.mode, cfg_.state_dir);
+    host_ = std::make_unique<VmHost>(uplink, cfg_.mode, cfg_.state_dir, cfg_.slot_programs);
+    log_("slot programs: " + host_->slot_mode_note());
     const auto pinned = host_->pinned_vms();
     log_("uplink " + cfg_.uplink + ": NIC demux " +
          (host_->demux_adopted() ? "adopted from " + cfg_.state_dir + " (" + std::to_string(pinned.size()) +
@@ -146,7 +147,7 @@ std::string Daemon::kernel_report()
     return "kernel: egress bypass " + bypass +
            "; this host's layout does not meet it (one devmap slot per tap, every redirect to a tap through "
            "its slot, no VM on the uplink); map-wide default programs " +
-           (defaults ? "available (not used yet: each VM has its own policy maps)" : "not available");
+           (defaults ? "available" : "not available");
 }
 
 Daemon::~Daemon()
@@ -547,9 +548,10 @@ std::string Daemon::ReloadResult::summary() const
 Daemon::ReloadResult Daemon::reload(HostConfig next)
 {
     if (next.uplink != cfg_.uplink || next.mode != cfg_.mode || next.metrics != cfg_.metrics ||
-        next.state_dir != cfg_.state_dir)
+        next.state_dir != cfg_.state_dir || next.slot_programs != cfg_.slot_programs)
         dme::fail(EINVAL, "the [host] section changed (uplink " + cfg_.uplink + " " + mode_name(cfg_.mode) +
-                              ", metrics " + cfg_.metrics + ", state_dir " + cfg_.state_dir +
+                              ", metrics " + cfg_.metrics + ", state_dir " + cfg_.state_dir + ", slot_programs " +
+                              slot_programs_name(cfg_.slot_programs) +
                               "): it takes a restart of vmhostd; nothing was changed");
     ReloadResult r;
     auto configured = [&](const std::string& name) -> const VmConfig* {

@@ -149,11 +149,13 @@ std::string PinnedState::vm_pin(uint32_t port, const char* object)
     return vm_dir(port) + "/" + object;
 }
 
-void PinnedState::make_vm_dir(uint32_t port) const
+void PinnedState::make_vm_dir(uint32_t port) const { make_dir(vm_dir(port)); }
+
+void PinnedState::make_dir(const std::string& name) const
 {
     if (!enabled())
         return;
-    const std::string d = dir_ + "/" + vm_dir(port);
+    const std::string d = dir_ + "/" + name;
     if (mkdir(d.c_str(), 0700) && errno != EEXIST)
         dme::fail(errno, "creating " + d + " failed: " + std::strerror(errno));
 }

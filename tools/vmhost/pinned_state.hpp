@@ -6,7 +6,10 @@
 //   nic_demux tx_ports mac_to_port sg_members   the host's program and maps
 //   sg_ids                                      group name -> id
 //   vms                                         slot key -> VmRecord
-//   vm<KEY>/guard fw_xdp fw_tc, and its maps by name (kVmMaps, vm_host.cpp)
+//   vm<KEY>/guard fw_xdp fw_tc, and its maps by name (kVmMaps, vm_host.cpp;
+//                no fw_xdp when the VMs share the slot program)
+//   shared/fw vm_slot_index vm_shared_stats, and the outer maps by the VM
+//                maps' names: the shared slot firewall (host.slot_programs)
 // An empty DIR pins nothing: the datapath then lives as long as its owner.
 #pragma once
 
@@ -55,6 +58,7 @@ public:
     static std::string vm_dir(uint32_t port) { return "vm" + std::to_string(port); }
     static std::string vm_pin(uint32_t port, const char* object);
     void make_vm_dir(uint32_t port) const;
+    void make_dir(const std::string& name) const;  // DIR/NAME, if missing
     void remove_vm(uint32_t port) noexcept;  // its pins, directory and record
     // Everything under DIR, and DIR itself: what a teardown leaves.
     void remove_all() noexcept;

@@ -1,5 +1,7 @@
 #include "status_report.hpp"
 
+#include "vm_shared_types.h"
+
 #include <cerrno>
 
 #include <devmap_egress/error.hpp>
@@ -47,6 +49,13 @@ json status_report(const Daemon& d, const Health& h)
         vms.push_back(vm_summary(s));
     return {{"uplink", d.config().uplink},
             {"xdp_mode", d.config().mode == dme::XdpMode::native ? "native" : "generic"},
+            {"slot_programs", d.host().shared_slots() ? "shared" : "per-vm"},
+            {"shared_program", d.host().shared_prog_id() ? json(d.host().shared_prog_id()) : json(nullptr)},
+            {"shared_drops",
+             d.host().shared_slots()
+                 ? json{{"unknown_device", d.host().shared_drops(VM_SHARED_UNKNOWN_DEV)},
+                        {"incomplete", d.host().shared_drops(VM_SHARED_INCOMPLETE)}}
+                 : json(nullptr)},
             {"metrics", d.config().metrics},
             {"reloads", h.reloads},
             {"reload_failures", h.reload_failures},

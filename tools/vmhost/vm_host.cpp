@@ -10,14 +10,20 @@
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
+#include <optional>
 #include <iterator>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <bpf_ext/default_prog.h>
+#include <bpf_ext/probe.h>
+
 #include "nic_demux.skel.h"
 #include "policy_maps.hpp"
 #include "vm_firewall.skel.h"
+#include "vm_fw_shared.skel.h"
+#include "vm_shared_types.h"
 
 namespace vmhost {
 
@@ -59,13 +65,34 @@ bool same_code(int a, int b)
     return x.id && y.id && std::memcmp(x.tag, y.tag, sizeof(x.tag)) == 0;
 }
 
-// The program a devmap slot holds for `ifindex`, by id (0: none, or another device).
+// A devmap slot as read: a map with a default program has 12-byte values
+// (BPFEXT_SLOT_VALUE_EXT_SIZE), the slot's flags after bpf_devmap_val; an
+// 8-byte map fills the first two.
+struct SlotValue {
+    uint32_t ifindex = 0, prog_id = 0, flags = 0;
+};
+
+bool read_slot(int devmap_fd, uint32_t key, SlotValue& v)
+{
+    v = {};
+    return bpf_map_lookup_elem(devmap_fd, &key, &v) == 0;
+}
+
+// The program a devmap slot holds for `ifindex`, by id (0: none, or another
+// device); a slot that inherits the map's default program: 0.
 uint32_t slot_prog(int devmap_fd, uint32_t key, uint32_t ifindex)
 {
-    bpf_devmap_val v{};
-    if (bpf_map_lookup_elem(devmap_fd, &key, &v) || v.ifindex != ifindex)
+    SlotValue v;
+    if (!read_slot(devmap_fd, key, v) || v.ifindex != ifindex || (v.flags & BPFEXT_SLOT_INHERITED))
         return 0;
-    return v.bpf_prog.id;
+    return v.prog_id;
+}
+
+// Whether the slot is `ifindex`'s and runs the map's default program.
+bool slot_inherits(int devmap_fd, uint32_t key, uint32_t ifindex)
+{
+    SlotValue v;
+    return read_slot(devmap_fd, key, v) && v.ifindex == ifindex && (v.flags & BPFEXT_SLOT_INHERITED);
 }
 
 // The program of the tc egress filter at (handle, priority) on a device (0: none).
@@ -101,7 +128,277 @@ uint32_t xdp_flags(dme::XdpMode mode)
 {
     return mode == dme::XdpMode::generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 }
+// A VM's maps, by the object's names: pinned under vm<KEY>/ by these names
+// and shown in this order.
+constexpr std::string_view kVmMaps[] = {"vm_identity", "vm_macs",     "vm_owned",    "vm_owned_prefixes", "allow_src4",
+                                        "allow_src6",  "allow_ports", "verdicts",    "vm_sg_rules",       "vm_ct4",
+                                        "vm_ct6",      "vm_frags",    "vm_ct_config", "vm_ct_stats"};
+constexpr size_t kVmMapCount = std::size(kVmMaps);
+using VmMapFds = std::array<dme::Fd, kVmMapCount>;
+
+// A map's place in kVmMaps, at compile time (a misspelt name does not build).
+consteval size_t vm_map(std::string_view name)
+{
+    for (size_t i = 0; i < kVmMapCount; i++)
+        if (kVmMaps[i] == name)
+            return i;
+    throw "not one of kVmMaps";
+}
+
+
+uint32_t map_id(int fd)
+{
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
+}
+
+bool kernel_has_defaults()
+{
+    bpfext_features f{};
+    f.sz = sizeof(f);
+    return !bpfext_probe(&f) && f.default_prog == BPFEXT_SUPPORTED;
+}
+
+// What a state directory's datapath is: none pinned, per-VM (its devmap
+// has 8-byte values, no default program) or shared.
+enum class PinnedKind { none, per_vm, shared };
+
+PinnedKind pinned_kind(const PinnedState& pins)
+{
+    dme::Fd tx = pins.open("tx_ports");
+    if (!tx)
+        return PinnedKind::none;
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(tx.get(), &info, &len))
+        return PinnedKind::none;
+    return info.value_size == BPFEXT_SLOT_VALUE_EXT_SIZE && pins.open("shared/fw") ? PinnedKind::shared
+                                                                                    : PinnedKind::per_vm;
+}
+
+// Whether the VMs' slots are to inherit the shared program; `note` says why.
+bool resolve_slots(const PinnedState& pins, SlotPrograms want, std::string& note)
+{
+    const PinnedKind pinned = pinned_kind(pins);
+    const bool kernel = want == SlotPrograms::per_vm ? false : kernel_has_defaults();
+    if (want == SlotPrograms::per_vm) {
+        if (pinned == PinnedKind::shared)
+            dme::fail(EINVAL, "host.slot_programs = \"per-vm\", but " + pins.dir() +
+                                  " holds a datapath whose VMs share the slot program: 'vmhostd teardown' first "
+                                  "(the VMs' policies are off meanwhile), or slot_programs = \"auto\"");
+        note = "per-VM (host.slot_programs = \"per-vm\")";
+        return false;
+    }
+    if (want == SlotPrograms::shared) {
+        if (!kernel)
+            dme::fail(EOPNOTSUPP,
+                      "host.slot_programs = \"shared\" needs map-wide default programs, which this kernel does not "
+                      "have: they come with the project's patched kernel (kernel-patches/); use \"auto\" (shared "
+                      "where the kernel has them, per-VM elsewhere) or \"per-vm\"");
+        if (pinned == PinnedKind::per_vm)
+            dme::fail(EINVAL, "host.slot_programs = \"shared\", but " + pins.dir() +
+                                  " holds a per-VM datapath (its devmap has no default program): 'vmhostd teardown' "
+                                  "first, or slot_programs = \"auto\"");
+        note = "shared (host.slot_programs = \"shared\")";
+        return true;
+    }
+    if (!kernel) {
+        note = "per-VM (host.slot_programs = \"auto\": this kernel has no map-wide default programs)";
+        return false;
+    }
+    if (pinned == PinnedKind::per_vm) {
+        note = "per-VM (host.slot_programs = \"auto\": " + pins.dir() +
+               " holds a per-VM datapath, kept; 'vmhostd teardown' and a start make it shared)";
+        return false;
+    }
+    note = "shared (host.slot_programs = \"auto\", the kernel has map-wide default programs)";
+    return true;
+}
 }  // namespace
+
+// The shared slot firewall (bpf/vm_fw_shared.bpf.c): its program, the host
+// devmap whose default it is, and its outer maps, in which each VM's own
+// maps are put by the VM's index (Vm::shared_index_), and vm_slot_index,
+// the tap's ifindex -> that index. Pinned under DIR/shared/ (fw, tx_ports
+// is the host's, vm_slot_index, vm_shared_stats, and the outer maps by the
+// VM maps' names): a next host loads its program on the same outer maps,
+// so the VMs' entries carry on, and swaps it in with one call where it is
+// not this build's.
+class VmHost::SharedSlot {
+public:
+    SharedSlot(const PinnedState& pins, int sg_members_fd) : skel_(vm_fw_shared__open(), vm_fw_shared__destroy)
+    {
+        if (!skel_)
+            dme::fail(errno, "opening the shared slot firewall object failed");
+        if (bpf_map__reuse_fd(skel_->maps.vm_sg_members, sg_members_fd))
+            dme::fail(errno, "sharing the host's group map with the shared slot firewall failed");
+        bool all = true;
+        for (auto [map, name] : own_maps()) {
+            dme::Fd fd = pins.open(pin_name(name));
+            all = all && fd;
+            if (fd && bpf_map__reuse_fd(map, fd.get()))
+                dme::fail(errno, "taking over the pinned map " + pins.dir() + "/" + pin_name(name) + " failed: " +
+                                     std::strerror(errno) + " (an incompatible version's? vmhostd teardown)");
+        }
+        if (int err = vm_fw_shared__load(skel_.get()))
+            dme::fail(-err, std::string("loading the shared slot firewall failed: ") + std::strerror(-err));
+        prog_ = dme::Fd::dup(bpf_program__fd(skel_->progs.vm_fw_shared));
+        dme::Fd tx = pins.open("tx_ports");
+        if (tx) {
+            // A previous host's devmap: its default is kept if it is this
+            // build's program, else this one replaces it in one call.
+            dme::Fd old = pins.open("shared/fw");
+            uint32_t current = 0;
+            bpfext_map_get_default_prog(tx.get(), &current);
+            if (old && current == prog_id(old.get()) && same_code(old.get(), prog_.get())) {
+                prog_ = std::move(old);
+                adopted_ = true;
+            } else if (int err = bpfext_map_set_default_prog(tx.get(), prog_.get())) {
+                dme::fail(-err, "swapping the shared slot firewall in as " + pins.dir() +
+                                    "/tx_ports's default program failed: " + std::strerror(-err));
+            } else {
+                swapped_ = current != 0;
+            }
+            tx_ports_ = std::move(tx);
+        } else {
+            auto ports = dme::DevmapEgress::create_hash("tx_ports", VM_SHARED_MAX_VMS,
+                                                        dme::EgressProgram::from_fd(prog_.get()));
+            tx_ports_ = dme::Fd::dup(ports.fd());
+        }
+        index_ = dme::Fd::dup(bpf_map__fd(skel_->maps.vm_slot_index));
+        stats_ = dme::Fd::dup(bpf_map__fd(skel_->maps.vm_shared_stats));
+        for (size_t i = 0; i < kVmMapCount; i++)
+            outer_[i] = dme::Fd::dup(
+                bpf_map__fd(bpf_object__find_map_by_name(skel_->obj, std::string(kVmMaps[i]).c_str())));
+        skel_.reset();  // the program and the maps live on by the fds kept
+        (void)all;
+    }
+
+    int tx_ports() const noexcept { return tx_ports_.get(); }
+    int prog_fd() const noexcept { return prog_.get(); }
+    bool adopted() const noexcept { return adopted_; }
+    bool swapped() const noexcept { return swapped_; }
+
+    void pin(const PinnedState& pins) const
+    {
+        if (!pins.enabled())
+            return;
+        pins.make_dir("shared");
+        pins.pin(prog_.get(), "shared/fw");
+        pins.pin(index_.get(), pin_name("vm_slot_index"));
+        pins.pin(stats_.get(), pin_name("vm_shared_stats"));
+        for (size_t i = 0; i < kVmMapCount; i++)
+            pins.pin(outer_[i].get(), pin_name(kVmMaps[i]));
+    }
+
+    // A VM's maps (kVmMaps' order) at `index`, each in one step.
+    void put(uint32_t index, const std::array<int, kVmMapCount>& maps)
+    {
+        for (size_t i = 0; i < kVmMapCount; i++) {
+            int fd = maps[i];
+            if (bpf_map_update_elem(outer_[i].get(), &index, &fd, BPF_ANY))
+                dme::fail(errno, "putting the VM's map " + std::string(kVmMaps[i]) +
+                                     " into the shared slot firewall's outer map failed: " + std::strerror(errno));
+        }
+    }
+    // Frames for `ifindex` are judged with the maps at `index` from now on.
+    void point(uint32_t ifindex, uint32_t index)
+    {
+        if (bpf_map_update_elem(index_.get(), &ifindex, &index, BPF_ANY))
+            dme::fail(errno, "pointing the shared slot firewall at the VM's maps failed: " + std::string(std::strerror(errno)));
+    }
+    std::optional<uint32_t> index_of(uint32_t ifindex) const
+    {
+        uint32_t index = 0;
+        if (bpf_map_lookup_elem(index_.get(), &ifindex, &index))
+            return std::nullopt;
+        return index;
+    }
+    // Whether the entries at `index` are exactly `maps`, by id.
+    bool holds(uint32_t index, const std::array<int, kVmMapCount>& maps) const
+    {
+        for (size_t i = 0; i < kVmMapCount; i++) {
+            uint32_t id = 0;
+            if (bpf_map_lookup_elem(outer_[i].get(), &index, &id) || !id || id != map_id(maps[i]))
+                return false;
+        }
+        return true;
+    }
+    // The VM in slot `port` leaves: its device's index first (frames for
+    // it are dropped from then on), then its maps at both its indexes,
+    // which the outer maps would otherwise keep alive.
+    void leave(uint32_t port, uint32_t ifindex) noexcept
+    {
+        if (auto index = index_of(ifindex); index && *index / 2 == port)
+            bpf_map_delete_elem(index_.get(), &ifindex);
+        for (uint32_t index : {port * 2, port * 2 + 1})
+            for (size_t i = 0; i < kVmMapCount; i++)
+                bpf_map_delete_elem(outer_[i].get(), &index);
+    }
+    // Entries of VMs not `here` (by slot key): device indexes and maps.
+    template <class Here> size_t prune(const Here& here) noexcept
+    {
+        size_t n = 0;
+        uint32_t key = 0, next = 0, index = 0;
+        const void* prev = nullptr;
+        std::vector<std::pair<uint32_t, uint32_t>> gone;  // ifindex, port
+        while (!bpf_map_get_next_key(index_.get(), prev, &next)) {
+            if (!bpf_map_lookup_elem(index_.get(), &next, &index) && !here(index / 2))
+                gone.emplace_back(next, index / 2);
+            key = next;
+            prev = &key;
+        }
+        for (auto [ifindex, port] : gone) {
+            leave(port, ifindex);
+            n++;
+        }
+        // Maps at indexes no device points to: of VMs gone while they were
+        // being added (a crash), and of those above.
+        std::vector<uint32_t> stale;
+        for (uint32_t i = 0; i < VM_SHARED_MAX_VMS * 2; i++) {
+            uint32_t id = 0;
+            if (!bpf_map_lookup_elem(outer_[0].get(), &i, &id) && !here(i / 2))
+                stale.push_back(i);
+        }
+        for (uint32_t i : stale) {
+            for (size_t m = 0; m < kVmMapCount; m++)
+                bpf_map_delete_elem(outer_[m].get(), &i);
+            n++;
+        }
+        return n;
+    }
+    uint32_t id() const { return prog_id(prog_.get()); }
+    uint64_t drops(uint32_t which) const
+    {
+        std::vector<uint64_t> per_cpu(libbpf_num_possible_cpus());
+        if (bpf_map_lookup_elem(stats_.get(), &which, per_cpu.data()))
+            return 0;
+        uint64_t n = 0;
+        for (uint64_t c : per_cpu)
+            n += c;
+        return n;
+    }
+
+private:
+    static std::string pin_name(std::string_view map) { return "shared/" + std::string(map); }
+    std::vector<std::pair<bpf_map*, std::string_view>> own_maps() const
+    {
+        std::vector<std::pair<bpf_map*, std::string_view>> v = {{skel_->maps.vm_slot_index, "vm_slot_index"},
+                                                                {skel_->maps.vm_shared_stats, "vm_shared_stats"}};
+        for (auto name : kVmMaps)
+            v.emplace_back(bpf_object__find_map_by_name(skel_->obj, std::string(name).c_str()), name);
+        return v;
+    }
+
+    std::unique_ptr<vm_fw_shared, decltype(&vm_fw_shared__destroy)> skel_;
+    dme::Fd prog_, tx_ports_, index_, stats_;
+    std::array<dme::Fd, kVmMapCount> outer_;
+    bool adopted_ = false, swapped_ = false;
+};
+
+uint32_t VmHost::shared_prog_id() const { return shared_ ? shared_->id() : 0; }
+uint64_t VmHost::shared_drops(uint32_t which) const { return shared_ ? shared_->drops(which) : 0; }
 
 bool VmHost::hold(uint32_t ifindex) noexcept
 {
@@ -119,14 +416,14 @@ void VmHost::unhold(uint32_t ifindex) noexcept
     bpf_xdp_attach(int(ifindex), -1, XDP_FLAGS_REPLACE | xdp_flags(mode_), &opts);
 }
 
-VmHost::Demux VmHost::load_demux(const PinnedState& pins)
+VmHost::Demux VmHost::load_demux(const PinnedState& pins, int tx_ports)
 {
     using Skel = std::unique_ptr<nic_demux, decltype(&nic_demux__destroy)>;
     Skel s(nic_demux__open(), nic_demux__destroy);
     if (!s)
         dme::fail(errno, std::string("opening the NIC demux object failed: ") + std::strerror(errno));
     // A previous host's maps carry on: its slots hold the VMs' programs.
-    dme::Fd tx = pins.open("tx_ports"), macs = pins.open("mac_to_port");
+    dme::Fd tx = tx_ports >= 0 ? dme::Fd::dup(tx_ports) : pins.open("tx_ports"), macs = pins.open("mac_to_port");
     if ((tx && bpf_map__reuse_fd(s->maps.tx_ports, tx.get())) ||
         (macs && bpf_map__reuse_fd(s->maps.mac_to_port, macs.get())))
         dme::fail(errno, "taking over the pinned maps in " + pins.dir() + " failed: " + std::strerror(errno) +
@@ -137,17 +434,27 @@ VmHost::Demux VmHost::load_demux(const PinnedState& pins)
             dme::Fd::dup(bpf_map__fd(s->maps.mac_to_port))};
 }
 
-VmHost::VmHost(const dme::Interface& uplink, dme::XdpMode mode, const std::string& state_dir)
+VmHost::VmHost(const dme::Interface& uplink, dme::XdpMode mode, const std::string& state_dir, SlotPrograms slots)
     : pins_(state_dir),
+      want_shared_(resolve_slots(pins_, slots, slot_note_)),
+      groups_(pins_.open("sg_members"), pins_.group_ids_fd()),
+      shared_(want_shared_ ? std::make_unique<SharedSlot>(pins_, groups_.fd()) : nullptr),
       hold_(load_hold(pins_)),
-      demux_(load_demux(pins_)),
+      demux_(load_demux(pins_, shared_ ? shared_->tx_ports() : -1)),
       ports_(dme::DevmapEgress::from(demux_.tx_ports.get())),
-      mode_(mode),
-      groups_(pins_.open("sg_members"), pins_.group_ids_fd())
+      mode_(mode)
 {
     dme::DevmapEgress::SetOptions opts;
     opts.skip_xmit_check = mode == dme::XdpMode::generic;
+    // The uplink's slot runs nothing, not even the map's default: frames
+    // the guards send out go as they are.
+    opts.no_default = shared_ != nullptr;
     ports_.set(kUplinkPort, uplink, opts);
+    if (shared_)
+        slot_note_ += ": program id " + std::to_string(shared_->id()) +
+                      (shared_->adopted()   ? ", the previous daemon's, kept as the devmap's default"
+                       : shared_->swapped() ? ", swapped in as the devmap's default in one call (a new build's)"
+                                            : ", the new devmap's default");
     attach_demux(uplink);
     try {
         pins_.pin(demux_.prog.get(), "nic_demux");
@@ -155,6 +462,8 @@ VmHost::VmHost(const dme::Interface& uplink, dme::XdpMode mode, const std::strin
         pins_.pin(demux_.mac_to_port.get(), "mac_to_port");
         pins_.pin(groups_.fd(), "sg_members");
         pins_.pin(hold_.get(), "hold");
+        if (shared_)
+            shared_->pin(pins_);
     } catch (...) {
         if (!demux_adopted_)
             demux_attachment_.reset();
@@ -378,6 +687,8 @@ void VmHost::forget_vm(uint32_t port)
         return;
     drop_macs(port, it->second->policy(), nullptr);
     groups_.remove(it->second->policy());
+    if (shared_)
+        shared_->leave(port, it->second->tap().ifindex());
     vms_.erase(it);
     pins_.remove_vm(port);
 }
@@ -407,8 +718,10 @@ void VmHost::discard_pinned(uint32_t port) noexcept
             bpf_tc_detach(&hook, &opts);
         }
         uint32_t slot = slot_prog(tx_ports_fd(), port, ifindex);
-        if (slot && slot == prog_id(fw_xdp.get()))
+        if ((slot && slot == prog_id(fw_xdp.get())) || slot_inherits(tx_ports_fd(), port, ifindex))
             bpf_map_delete_elem(tx_ports_fd(), &port);
+        if (shared_)
+            shared_->leave(port, ifindex);
     }
     pins_.remove_vm(port);
 }
@@ -430,8 +743,8 @@ size_t VmHost::prune(const std::set<uint32_t>& keep) noexcept
     const void* prev = nullptr;
     std::vector<uint32_t> slots;
     while (!bpf_map_get_next_key(tx_ports_fd(), prev, &next)) {
-        bpf_devmap_val v{};
-        if (next != kUplinkPort && !here(next) && !bpf_map_lookup_elem(tx_ports_fd(), &next, &v) && v.ifindex)
+        SlotValue v;
+        if (next != kUplinkPort && !here(next) && read_slot(tx_ports_fd(), next, v) && v.ifindex)
             slots.push_back(next);
         key = next;
         prev = &key;
@@ -457,6 +770,8 @@ size_t VmHost::prune(const std::set<uint32_t>& keep) noexcept
     }
     for (const auto& m : macs)
         n += bpf_map_delete_elem(mac_to_port_fd(), &m) == 0;
+    if (shared_)
+        n += shared_->prune(here);
     groups_.prune();
     return n;
 }
@@ -482,23 +797,6 @@ const Vm* VmHost::vm(uint32_t port) const
 
 namespace {
 using Skel = std::unique_ptr<vm_firewall, decltype(&vm_firewall__destroy)>;
-
-// A VM's maps, by the object's names: pinned under vm<KEY>/ by these names
-// and shown in this order.
-constexpr std::string_view kVmMaps[] = {"vm_identity", "vm_macs",     "vm_owned",    "vm_owned_prefixes", "allow_src4",
-                                        "allow_src6",  "allow_ports", "verdicts",    "vm_sg_rules",       "vm_ct4",
-                                        "vm_ct6",      "vm_frags",    "vm_ct_config", "vm_ct_stats"};
-constexpr size_t kVmMapCount = std::size(kVmMaps);
-using VmMapFds = std::array<dme::Fd, kVmMapCount>;
-
-// A map's place in kVmMaps, at compile time (a misspelt name does not build).
-consteval size_t vm_map(std::string_view name)
-{
-    for (size_t i = 0; i < kVmMapCount; i++)
-        if (kVmMaps[i] == name)
-            return i;
-    throw "not one of kVmMaps";
-}
 
 // The maps write_policy() writes, from a VM's maps.
 PolicyMaps written_maps(const VmMapFds& m)
@@ -563,7 +861,7 @@ struct KeptState {
 };
 
 // A VM's object, loaded, its maps empty but for those kept.
-Skel load_firewall_object(VmHost& host, uint32_t max_flows, const KeptState& keep)
+Skel load_firewall_object(VmHost& host, uint32_t max_flows, const KeptState& keep, bool slot_prog = true)
 {
     Skel skel(vm_firewall__open(), vm_firewall__destroy);
     if (!skel)
@@ -588,6 +886,8 @@ Skel load_firewall_object(VmHost& host, uint32_t max_flows, const KeptState& kee
     // The skb build of the guard is for tests and tc-only hosts: verifying
     // it for every VM would only slow attaching a thousand of them.
     bpf_program__set_autoload(skel->progs.vm_guard_tc, false);
+    // Nor is vm_fw_xdp where the VMs' slots inherit the shared program.
+    bpf_program__set_autoload(skel->progs.vm_fw_xdp, slot_prog);
     if (int err = vm_firewall__load(skel.get()))
         dme::fail(-err, std::string("loading the VM firewall failed: ") + std::strerror(-err));
     return skel;
@@ -596,7 +896,7 @@ Skel load_firewall_object(VmHost& host, uint32_t max_flows, const KeptState& kee
 // A VM's object, loaded, its policy written.
 Skel load_firewall(VmHost& host, const VmPolicy& policy, const KeptState& keep)
 {
-    Skel skel = load_firewall_object(host, policy.conntrack.max_flows, keep);
+    Skel skel = load_firewall_object(host, policy.conntrack.max_flows, keep, !host.shared_slots());
     write_policy(PolicyMaps::of(skel->obj), policy, host.groups().ids_for(policy));
     return skel;
 }
@@ -633,11 +933,11 @@ void Vm::attach_fresh(VmHost& host)
     // on a tap gone: off first, and its pins with it.
     host.discard_pinned(port_);
     Skel skel = load_firewall(host, policy_, {});
-    host.ports().set(port_, tap_, dme::EgressProgram::from(skel->progs.vm_fw_xdp), slot_options(mode_));
     try {
+        enter_slot(host, skel.get(), port_ * 2);
         attach_tc(bpf_program__fd(skel->progs.vm_fw_tc));
         guard_ = attach_guard(host, dme::IngressProgram::from(skel->progs.vm_guard));
-        adopt(skel.get());
+        adopt(host, skel.get());
         pin(host, skel.get());
     } catch (...) {
         detach(host);  // nothing half attached stays behind,
@@ -645,6 +945,22 @@ void Vm::attach_fresh(VmHost& host)
         throw;
     }
     origin_ = Origin::attached;
+}
+
+void Vm::enter_slot(VmHost& host, const vm_firewall* skel, uint32_t index)
+{
+    if (VmHost::SharedSlot* shared = host.shared()) {
+        // Its maps first, then its device pointed at them (one step: a
+        // frame meets this set or the one before), then the slot, which
+        // inherits the shared program: no frame reaches the tap unjudged.
+        shared->put(index, map_fds(skel));
+        shared->point(tap_.ifindex(), index);
+        shared_index_ = index;
+        if (!slot_inherits(host.tx_ports_fd(), port_, tap_.ifindex()))
+            host.ports().set(port_, tap_, slot_options(mode_));
+        return;
+    }
+    host.ports().set(port_, tap_, dme::EgressProgram::from(skel->progs.vm_fw_xdp), slot_options(mode_));
 }
 
 const VmHost::Tags& VmHost::firewall_tags()
@@ -685,8 +1001,21 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
         bpf_prog_info info = prog_info(fd);
         return info.id && std::memcmp(info.tag, want.data(), want.size()) == 0;
     };
-    // Where each hook stands: ours (the pinned program), or not.
-    const bool slot_ours = fw_xdp && slot_prog(host.tx_ports_fd(), port_, tap_.ifindex()) == prog_id(fw_xdp.get());
+    // Where each hook stands: ours (the pinned program), or not. Shared:
+    // the slot inherits the shared program, and the tap's device points at
+    // an index of this slot key holding exactly the VM's pinned maps.
+    VmHost::SharedSlot* shared = host.shared();
+    uint32_t index = 0;
+    bool have_index = false;
+    if (shared) {
+        const auto i = shared->index_of(tap_.ifindex());
+        have_index = i && *i / 2 == port_;
+        index = i.value_or(0);
+    }
+    const bool slot_ours =
+        shared ? have_index && all_maps && slot_inherits(host.tx_ports_fd(), port_, tap_.ifindex()) &&
+                     shared->holds(index, map_fd)
+               : fw_xdp && slot_prog(host.tx_ports_fd(), port_, tap_.ifindex()) == prog_id(fw_xdp.get());
     const bool tc_ours = fw_tc && tc_prog(tap_.ifindex(), rec.tc_handle, rec.tc_priority) == prog_id(fw_tc.get());
     std::unique_ptr<dme::XdpAttachment> guard_att;
     if (guard) {
@@ -721,8 +1050,8 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
         }
         // Whether the pinned programs are this build's with this policy.
         bool current = false;
-        if (fw_xdp && fw_tc && guard && all_maps && shapes_match) {
-            current = tag_is(fw_xdp.get(), tags.fw_xdp) && tag_is(fw_tc.get(), tags.fw_tc) &&
+        if ((fw_xdp || shared) && fw_tc && guard && all_maps && shapes_match) {
+            current = (shared || tag_is(fw_xdp.get(), tags.fw_xdp)) && tag_is(fw_tc.get(), tags.fw_tc) &&
                       tag_is(guard.get(), tags.guard) && ct_info_matches(ct4.get(), policy_) &&
                       ct_info_matches(ct6.get(), policy_) && holds_policy(written_maps(maps), policy_, host.groups().ids_for(policy_));
         }
@@ -736,9 +1065,11 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
             ct6_ = std::move(ct6);
             frags_ = std::move(frags);
             ct_stats_ = std::move(ct_stats);
-            fw_xdp_ = std::move(fw_xdp);
+            fw_xdp_ = shared ? dme::Fd::dup(shared->prog_fd()) : std::move(fw_xdp);
             fw_tc_ = std::move(fw_tc);
             fw_guard_ = std::move(guard);
+            if (shared)
+                shared_index_ = index;
             objects_ = objects_of({fw_xdp_.get(), fw_tc_.get(), fw_guard_.get()}, map_fd);
             origin_ = Origin::adopted;
             return;
@@ -749,7 +1080,8 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
         KeptState keep{verdicts.get(), same_size ? ct4.get() : -1, same_size ? ct6.get() : -1, frags.get(),
                        ct_stats.get()};
         skel = load_firewall(host, policy_, keep);
-        host.ports().set(port_, tap_, dme::EgressProgram::from(skel->progs.vm_fw_xdp), slot_options(mode_));
+        // Shared: beside the maps in force, if any, then switched to.
+        enter_slot(host, skel.get(), have_index ? index ^ 1 : port_ * 2);
     } catch (...) {
         if (guard_att)
             guard_att->release();
@@ -767,7 +1099,7 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
         } else {
             guard_ = attach_guard(host, fresh);
         }
-        adopt(skel.get());
+        adopt(host, skel.get());
         pin(host, skel.get());
     } catch (...) {
         guard_att.reset();  // the previous guard off first, else it would go after the hold's attach, leaving none
@@ -787,7 +1119,8 @@ void Vm::pin(VmHost& host, const vm_firewall* skel) const
     const std::pair<const char*, int> progs[] = {
         {"guard", fw_guard_.get()}, {"fw_xdp", fw_xdp_.get()}, {"fw_tc", fw_tc_.get()}};
     for (auto [name, fd] : progs)
-        pins.pin(fd, PinnedState::vm_pin(port_, name));
+        if (!host.shared_slots() || std::string_view(name) != "fw_xdp")  // shared: pinned once, shared/fw
+            pins.pin(fd, PinnedState::vm_pin(port_, name));
     const auto maps = map_fds(skel);
     for (size_t i = 0; i < kVmMapCount; i++)
         pins.pin(maps[i], PinnedState::vm_pin(port_, std::string(kVmMaps[i]).c_str()));
@@ -808,8 +1141,13 @@ void Vm::replace(VmHost& host, const VmPolicy& policy)
     Skel skel = load_firewall(host, policy, keep);
     const auto opts = slot_options(mode_);
     // To the VM (slot, then tc), then from it; each hook swaps in one step.
-    // A hook that refuses puts the ones already swapped back.
-    host.ports().set(port_, tap_, dme::EgressProgram::from(skel->progs.vm_fw_xdp), opts);
+    // A hook that refuses puts the ones already swapped back. Shared: the
+    // new maps go in at the VM's other index and its device is pointed
+    // there in one step; the old set stays at its index (a frame being
+    // judged with it may still read it) until the next change or the VM
+    // leaves.
+    const uint32_t old_index = shared_index_;
+    enter_slot(host, skel.get(), shared_index_ ^ 1);
     try {
         replace_tc(bpf_program__fd(skel->progs.vm_fw_tc));
         try {
@@ -823,19 +1161,26 @@ void Vm::replace(VmHost& host, const VmPolicy& policy)
         }
     } catch (...) {
         try {
-            host.ports().set(port_, tap_, dme::EgressProgram::from_fd(fw_xdp_.get()), opts);
+            if (VmHost::SharedSlot* shared = host.shared()) {
+                shared->point(tap_.ifindex(), old_index);
+                shared_index_ = old_index;
+            } else {
+                host.ports().set(port_, tap_, dme::EgressProgram::from_fd(fw_xdp_.get()), opts);
+            }
         } catch (...) {
         }
         throw;
     }
     policy_ = policy;
-    adopt(skel.get());
+    adopt(host, skel.get());
     pin(host, skel.get());
 }
 
-void Vm::adopt(const vm_firewall* skel)
+void Vm::adopt(VmHost& host, const vm_firewall* skel)
 {
-    objects_ = objects_of({bpf_program__fd(skel->progs.vm_fw_xdp), bpf_program__fd(skel->progs.vm_fw_tc),
+    // Shared: the slot's program is the shared one (vm_fw_xdp not loaded).
+    const int slot_fd = host.shared() ? host.shared()->prog_fd() : bpf_program__fd(skel->progs.vm_fw_xdp);
+    objects_ = objects_of({slot_fd, bpf_program__fd(skel->progs.vm_fw_tc),
                            bpf_program__fd(skel->progs.vm_guard)},
                           map_fds(skel));
     verdicts_ = dme::Fd::dup(bpf_map__fd(skel->maps.verdicts));
@@ -843,7 +1188,7 @@ void Vm::adopt(const vm_firewall* skel)
     ct6_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct6));
     frags_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_frags));
     ct_stats_ = dme::Fd::dup(bpf_map__fd(skel->maps.vm_ct_stats));
-    fw_xdp_ = dme::Fd::dup(bpf_program__fd(skel->progs.vm_fw_xdp));
+    fw_xdp_ = dme::Fd::dup(slot_fd);
     fw_tc_ = dme::Fd::dup(bpf_program__fd(skel->progs.vm_fw_tc));
     fw_guard_ = dme::Fd::dup(bpf_program__fd(skel->progs.vm_guard));
 }
@@ -860,6 +1205,9 @@ void Vm::detach(VmHost& host) noexcept
         tc_handle_ = 0;
     }
     host.ports().erase(port_);
+    // Shared: what the outer maps hold of the VM would outlive it.
+    if (VmHost::SharedSlot* shared = host.shared())
+        shared->leave(port_, tap_.ifindex());
     host.pins().remove_vm(port_);
 }
 

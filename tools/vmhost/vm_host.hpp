@@ -20,9 +20,11 @@
 #include "group_members.hpp"
 #include "pinned_state.hpp"
 #include "policy.hpp"
+#include "slot_mode.hpp"
 #include "vm_policy_types.h"
 
 struct vm_firewall;
+struct vm_fw_shared;
 
 namespace vmhost {
 
@@ -80,7 +82,11 @@ private:
     // The guard on the tap: in the hold's place if the tap is held.
     std::unique_ptr<dme::XdpAttachment> attach_guard(VmHost& host, const dme::IngressProgram& prog);
     void replace_tc(int prog_fd);
-    void adopt(const vm_firewall* skel);
+    void adopt(VmHost& host, const vm_firewall* skel);
+    // The VM's slot: its own vm_fw_xdp (per-VM), or its maps at `index` of
+    // the shared program's outer maps, its device pointed there, and the
+    // slot inheriting the shared program.
+    void enter_slot(VmHost& host, const vm_firewall* skel, uint32_t index);
 
     uint32_t port_;
     std::string name_;
@@ -94,6 +100,10 @@ private:
     dme::Fd verdicts_, ct4_, ct6_, frags_, ct_stats_;
     dme::Fd fw_xdp_, fw_tc_, fw_guard_;
     uint32_t tc_handle_ = 0, tc_priority_ = 0;
+    // Shared slots: the VM's index in the shared program's outer maps (two
+    // per slot key, port * 2 and port * 2 + 1: a new policy's maps go in at
+    // the other and are switched to in one step).
+    uint32_t shared_index_ = 0;
     std::unique_ptr<dme::XdpAttachment> guard_;
     Origin origin_ = Origin::attached;
 };
@@ -107,7 +117,13 @@ public:
     // each VM's are pinned there, and what a previous host left there is
     // taken over: the NIC demux stays attached if it is this build's. Without
     // one, nothing is pinned.
-    VmHost(const dme::Interface& uplink, dme::XdpMode mode = dme::XdpMode::native, const std::string& state_dir = {});
+    // `slots`: what runs in the VMs' slots (slot_mode.hpp); automatic
+    // resolves to shared where the kernel has map-wide default programs and
+    // the state directory holds no per-VM datapath. Throws dme::Error when
+    // shared is asked of a kernel without them, or when the state
+    // directory's datapath is of the other kind (a teardown changes it).
+    VmHost(const dme::Interface& uplink, dme::XdpMode mode = dme::XdpMode::native, const std::string& state_dir = {},
+           SlotPrograms slots = SlotPrograms::per_vm);
     // Detaches everything and removes the pins, unless release() was called.
     ~VmHost();
     VmHost(const VmHost&) = delete;
@@ -175,6 +191,17 @@ public:
     int tx_ports_fd() const;
     GroupMembers& groups() noexcept { return groups_; }
 
+    // Whether the VMs' slots inherit the shared program (the map-wide
+    // default), and why the mode is what it is (for the log).
+    bool shared_slots() const noexcept { return shared_ != nullptr; }
+    const std::string& slot_mode_note() const noexcept { return slot_note_; }
+    // The shared program's id (0 when per-VM), and its drops before any
+    // VM's policy (vm_shared_stat: an unknown device, a VM half there).
+    uint32_t shared_prog_id() const;
+    uint64_t shared_drops(uint32_t which) const;
+    class SharedSlot;
+    SharedSlot* shared() noexcept { return shared_.get(); }
+
 private:
     // Takes out of the demux table the MACs of `old` that `now` lacks (all
     // when null), unless another VM has taken them since.
@@ -198,10 +225,16 @@ private:
     struct Demux {
         dme::Fd prog, tx_ports, mac_to_port;
     };
-    static Demux load_demux(const PinnedState& pins);
+    // tx_ports: the host devmap to take (shared slots: made with the default
+    // program), or -1 for the pinned one or the object's own.
+    static Demux load_demux(const PinnedState& pins, int tx_ports);
     void attach_demux(const dme::Interface& uplink);
 
     PinnedState pins_;
+    std::string slot_note_;
+    bool want_shared_;            // resolved from SlotPrograms before anything is loaded
+    GroupMembers groups_;
+    std::unique_ptr<SharedSlot> shared_;
     dme::Fd hold_;                // XDP_DROP, pinned: the next host takes over what this one held
     std::set<uint32_t> held_;     // taps held, not yet guarded
     Demux demux_;
@@ -209,7 +242,6 @@ private:
     std::unique_ptr<dme::XdpAttachment> demux_attachment_;
     bool demux_adopted_ = false, released_ = false;
     dme::XdpMode mode_;
-    GroupMembers groups_;
     std::map<uint32_t, std::unique_ptr<Vm>> vms_;
     std::map<uint32_t, std::vector<vm_sg_member>> kept_;  // keep_pinned(): the members each kept VM holds
 };

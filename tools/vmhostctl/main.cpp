@@ -32,6 +32,14 @@ void print_status(const json& s)
 {
     fmt::print("uplink {} ({} XDP), metrics http://{}/metrics, reloads {} ({} failed)\n", text(s["uplink"]),
                text(s["xdp_mode"]), text(s["metrics"]), text(s["reloads"]), text(s["reload_failures"]));
+    if (s.contains("slot_programs"))
+        fmt::print("slot programs: {}{}\n", text(s["slot_programs"]),
+                   s["shared_program"].is_null()
+                       ? std::string()
+                       : fmt::format(" (the devmap's default, program id {}; dropped for no VM: {}, for a VM half "
+                                     "there: {})",
+                                     text(s["shared_program"]), text(s["shared_drops"]["unknown_device"]),
+                                     text(s["shared_drops"]["incomplete"])));
     fmt::print("{:<20} {:>5} {:<16} {:>8} {:>10}  {}\n", "VM", "SLOT", "TAP", "ENFORCED", "POLICY_MS", "ERROR");
     for (const auto& v : s["vms"])
         fmt::print("{:<20} {:>5} {:<16} {:>8} {:>10}  {}\n", text(v["name"]), text(v["slot"]), text(v["tap"]),
