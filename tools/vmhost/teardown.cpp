@@ -19,6 +19,7 @@
 #include "netcfg.hpp"
 #include "persistent_tap.hpp"
 #include "pinned_state.hpp"
+#include "tc_query.hpp"
 
 namespace vmhost {
 
@@ -30,16 +31,6 @@ uint32_t prog_id(int fd)
     if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
         return 0;
     return info.id;
-}
-
-// The program of the tc egress filter at (handle, priority) on a link (0: none).
-uint32_t tc_prog(uint32_t ifindex, uint32_t handle, uint32_t priority)
-{
-    if (!handle)
-        return 0;
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = int(ifindex), .attach_point = BPF_TC_EGRESS);
-    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
-    return bpf_tc_query(&hook, &opts) ? 0 : opts.prog_id;
 }
 
 bool exists(const std::string& path)
@@ -158,7 +149,7 @@ TeardownResult teardown_state(const std::string& state_dir, const std::function<
         for (const auto& [port, rec] : records) {
             dme::Fd fw_tc = pins->open(PinnedState::vm_pin(port, "fw_tc"));
             const uint32_t id = prog_id(fw_tc.get());
-            const uint32_t on = tc_prog(rec.ifindex, rec.tc_handle, rec.tc_priority);
+            const uint32_t on = tc_egress_prog(rec.ifindex, rec.tc_handle, rec.tc_priority);
             if (!id || on != id) {
                 if (on)
                     log(std::string("teardown: vm ") + rec.name + ": the tc filter on " + link_name(rec.ifindex) +

@@ -21,6 +21,7 @@
 
 #include "nic_demux.skel.h"
 #include "policy_maps.hpp"
+#include "tc_query.hpp"
 #include "vm_firewall.skel.h"
 #include "vm_fw_shared.skel.h"
 #include "vm_shared_types.h"
@@ -93,16 +94,6 @@ bool slot_inherits(int devmap_fd, uint32_t key, uint32_t ifindex)
 {
     SlotValue v;
     return read_slot(devmap_fd, key, v) && v.ifindex == ifindex && (v.flags & BPFEXT_SLOT_INHERITED);
-}
-
-// The program of the tc egress filter at (handle, priority) on a device (0: none).
-uint32_t tc_prog(uint32_t ifindex, uint32_t handle, uint32_t priority)
-{
-    if (!handle)
-        return 0;
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = int(ifindex), .attach_point = BPF_TC_EGRESS);
-    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
-    return bpf_tc_query(&hook, &opts) ? 0 : opts.prog_id;
 }
 
 // The hold: two instructions, r0 = XDP_DROP; exit. The pinned one when a
@@ -711,7 +702,7 @@ void VmHost::discard_pinned(uint32_t port) noexcept
             LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = guard.get());
             bpf_xdp_attach(int(ifindex), -1, XDP_FLAGS_REPLACE | xdp_flags(mode_), &opts);
         }
-        uint32_t tc = tc_prog(ifindex, rec->tc_handle, rec->tc_priority);
+        uint32_t tc = tc_egress_prog(ifindex, rec->tc_handle, rec->tc_priority);
         if (tc && tc == prog_id(fw_tc.get())) {
             LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = int(ifindex), .attach_point = BPF_TC_EGRESS);
             LIBBPF_OPTS(bpf_tc_opts, opts, .handle = rec->tc_handle, .priority = rec->tc_priority);
@@ -1016,7 +1007,7 @@ void Vm::adopt_pinned(VmHost& host, const VmRecord& rec)
         shared ? have_index && all_maps && slot_inherits(host.tx_ports_fd(), port_, tap_.ifindex()) &&
                      shared->holds(index, map_fd)
                : fw_xdp && slot_prog(host.tx_ports_fd(), port_, tap_.ifindex()) == prog_id(fw_xdp.get());
-    const bool tc_ours = fw_tc && tc_prog(tap_.ifindex(), rec.tc_handle, rec.tc_priority) == prog_id(fw_tc.get());
+    const bool tc_ours = fw_tc && tc_egress_prog(tap_.ifindex(), rec.tc_handle, rec.tc_priority) == prog_id(fw_tc.get());
     std::unique_ptr<dme::XdpAttachment> guard_att;
     if (guard) {
         try {
