@@ -205,7 +205,7 @@ bench: build
 # patches after which to stop), to measure what each patch changes, the
 # cpumap paths included.
 KIMAGE = arch/x86/boot/bzImage
-BENCH_VM_STEPS ?= 0007 0008 0010 0011 0013 0015
+BENCH_VM_STEPS ?= 0007 0008 0010 0011 0013 0015 0016
 bench-vm: build
 	$(MAKE) -C kernel-patches kernel kernel-stock
 	@mkdir -p $(RESULTS)
