@@ -141,9 +141,7 @@ std::string Daemon::kernel_report()
                          : err         ? std::string("unknown (") + bpfext_errmsg() + ")"
                          : r.affected  ? "affected"
                                        : "not affected";
-    bpfext_features f{};
-    f.sz = sizeof(f);
-    const bool defaults = !bpfext_probe(&f) && f.default_prog == BPFEXT_SUPPORTED;
+    const bool defaults = kernel_has_default_progs();
     return "kernel: egress bypass " + bypass +
            "; this host's layout does not meet it (one devmap slot per tap, every redirect to a tap through "
            "its slot, no VM on the uplink); map-wide default programs " +

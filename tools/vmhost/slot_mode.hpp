@@ -19,6 +19,10 @@ inline const char* slot_programs_name(SlotPrograms s)
     return s == SlotPrograms::shared ? "shared" : s == SlotPrograms::per_vm ? "per-vm" : "auto";
 }
 
+// Whether the running kernel has map-wide default programs (bpfext_probe()),
+// probed once per process: the daemon's start line and the slot mode ask.
+bool kernel_has_default_progs();
+
 inline std::optional<SlotPrograms> parse_slot_programs(const std::string& s)
 {
     if (s == "auto")

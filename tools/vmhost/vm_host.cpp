@@ -28,6 +28,16 @@
 
 namespace vmhost {
 
+bool kernel_has_default_progs()
+{
+    static const bool has = [] {
+        bpfext_features f{};
+        f.sz = sizeof(f);
+        return !bpfext_probe(&f) && f.default_prog == BPFEXT_SUPPORTED;
+    }();
+    return has;
+}
+
 namespace {
 void check_map(int err, const char* what)
 {
@@ -144,13 +154,6 @@ uint32_t map_id(int fd)
     return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
 }
 
-bool kernel_has_defaults()
-{
-    bpfext_features f{};
-    f.sz = sizeof(f);
-    return !bpfext_probe(&f) && f.default_prog == BPFEXT_SUPPORTED;
-}
-
 // What a state directory's datapath is: none pinned, per-VM (its devmap
 // has 8-byte values, no default program) or shared.
 enum class PinnedKind { none, per_vm, shared };
@@ -172,7 +175,7 @@ PinnedKind pinned_kind(const PinnedState& pins)
 bool resolve_slots(const PinnedState& pins, SlotPrograms want, std::string& note)
 {
     const PinnedKind pinned = pinned_kind(pins);
-    const bool kernel = want == SlotPrograms::per_vm ? false : kernel_has_defaults();
+    const bool kernel = want == SlotPrograms::per_vm ? false : kernel_has_default_progs();
     if (want == SlotPrograms::per_vm) {
         if (pinned == PinnedKind::shared)
             dme::fail(EINVAL, "host.slot_programs = \"per-vm\", but " + pins.dir() +
