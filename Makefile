@@ -149,9 +149,11 @@ export KBUILD_DIR
 kernel:
 	$(MAKE) -C kernel-patches $(if $(KDEBUG),kernel-debug,kernel)
 
+# The debug kernel runs the same suite several times slower under TCG.
+VMTEST_TIMEOUT ?= $(if $(KDEBUG),5400,1200)
 vmtest: build kernel
 	$(MAKE) -C kernel-patches tests selftest
-	kernel-patches/vmtest.sh -t 1200 -- tests/vm/in-guest.sh $(CURDIR)/$(BUILD) $(KBUILD_DIR)
+	kernel-patches/vmtest.sh -t $(VMTEST_TIMEOUT) -- tests/vm/in-guest.sh $(CURDIR)/$(BUILD) $(KBUILD_DIR)
 	$(if $(KDEBUG),,$(MAKE) -C kernel-patches repro)
 
 # The same on arm64, the espressobin's ISA: both kernels cross-built from the

@@ -148,7 +148,7 @@ CmdResult run_in(const Netns& ns, const std::vector<std::string>& argv, int time
     }
     close(pipefd[1]);
     CmdResult r;
-    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    auto until = std::chrono::steady_clock::now() + netlab::scaled(std::chrono::milliseconds(timeout_ms));
     bool killed = false;
     for (;;) {
         int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count());

@@ -263,7 +263,7 @@ private:
     {
         if (mode_ == Mode::open_existing) {
             // Polls for the tap's name, then opens it: no sleep between.
-            const auto deadline = Clock::now() + 10s;
+            const auto deadline = Clock::now() + netlab::scaled(10s);
             while (!stop_ && !if_nametoindex(name_.c_str()))
                 if (Clock::now() > deadline)
                     return fail("the tap never appeared");
