@@ -117,7 +117,10 @@ TEST_CASE("vmhostd: a reload changes a VM's policy in place under traffic, keepi
 {
     Target uplink("vdnic"), tap("vdtapr");
     std::vector<std::string> log;
-    vmhost::Daemon d(vmhost::parse_config(service_config({5000, 6000}), "a.toml"),
+    // The DNS flow must outlive seven reloads, each loading the VM's programs:
+    // on a debug kernel under TCG that takes longer than UDP's default 30 s.
+    const std::string long_udp = "[vm.conntrack.timeouts]\nudp = 3600\n";
+    vmhost::Daemon d(vmhost::parse_config(service_config({5000, 6000}, long_udp), "a.toml"),
                      [&](const std::string& l) { log.push_back(l); });
     REQUIRE(d.status().at(0).enforced);
     vmhost::Vm* vm = d.host().vm(1);
@@ -135,7 +138,8 @@ TEST_CASE("vmhostd: a reload changes a VM's policy in place under traffic, keepi
     int reloads = 0;
     for (int i = 0; i < 7; i++) {
         auto r = d.reload(vmhost::parse_config(service_config(i % 2 ? std::vector<int>{5000, 6000}
-                                                                      : std::vector<int>{5000, 7000}),
+                                                                      : std::vector<int>{5000, 7000},
+                                                              long_udp),
                                                "b.toml"));
         reloads += r.ok && r.changed == 1;
     }
