@@ -18,6 +18,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "time_scale.hpp"
+
 namespace netlab {
 
 namespace {
@@ -193,7 +195,11 @@ std::optional<int> Process::poll()
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout)
 {
-    auto end = Clock::now() + timeout;
+    return wait_until(std::chrono::steady_clock::now() + scaled(timeout));
+}
+
+std::optional<int> Process::wait_until(std::chrono::steady_clock::time_point end)
+{
     while (!poll()) {
         if (Clock::now() >= end)
             return std::nullopt;
@@ -241,6 +247,7 @@ RunResult run_in(const Netns& ns, const std::vector<std::string>& argv, std::chr
     }();
     ::close(fds[1]);
     RunResult r;
+    timeout = scaled(timeout);
     auto end = Clock::now() + timeout;
     char buf[4096];
     for (;;) {
@@ -261,8 +268,7 @@ RunResult run_in(const Netns& ns, const std::vector<std::string>& argv, std::chr
         r.output.append(buf, size_t(got));
     }
     ::close(fds[0]);
-    auto st = p.wait(std::chrono::milliseconds(std::max<long>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count())));
+    auto st = p.wait_until(end);
     if (!st) {
         p.stop(std::chrono::milliseconds(0));
         r.output += "\n[killed: still running after " + std::to_string(timeout.count()) + " ms]";

@@ -55,8 +55,11 @@ public:
     // The exit status (as waitpid's, decoded below) once it has ended;
     // nullopt while it runs. Reaps it.
     std::optional<int> poll();
-    // Waits up to `timeout` for the end; nullopt if it is still running.
+    // Waits up to scaled(timeout) (traffic.hpp) for the end; nullopt if it
+    // is still running.
     std::optional<int> wait(std::chrono::milliseconds timeout);
+    // The same up to a point in time, as it is.
+    std::optional<int> wait_until(std::chrono::steady_clock::time_point end);
     // TERM, then KILL after `grace`; reaps. Idempotent.
     void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(1000));
 
@@ -70,7 +73,7 @@ private:
 };
 
 // Runs argv to completion in `ns`, with stdout and stderr captured together.
-// Killed (and `status` = -1) if it outlasts `timeout`.
+// Killed (and `status` = -1) if it outlasts scaled(timeout).
 struct RunResult {
     int status = -1;   // exit code; -1: killed by the timeout or by a signal
     std::string output;

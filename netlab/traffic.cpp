@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -89,29 +88,6 @@ Counters read_counters(int map_fd)
         sum.dropped += c.dropped;
     }
     return sum;
-}
-
-double time_scale()
-{
-    static const double scale = [] {
-        const char* v = std::getenv("NETLAB_TIME_SCALE");
-        if (!v || !*v)
-            return 1.0;
-        char* end = nullptr;
-        errno = 0;
-        const double d = std::strtod(v, &end);
-        if (errno || *end || !(d >= 1.0) || d > 1000.0)
-            throw std::invalid_argument(std::string("NETLAB_TIME_SCALE=") + v +
-                                        ": expected a number from 1 to 1000 (how many times slower than a plain "
-                                        "host the tests' waits may be)");
-        return d;
-    }();
-    return scale;
-}
-
-std::chrono::milliseconds scaled(std::chrono::milliseconds wait)
-{
-    return std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(wait.count()) * time_scale()));
 }
 
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout)

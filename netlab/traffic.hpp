@@ -14,6 +14,7 @@
 
 #include "frames.hpp"
 #include "netns.hpp"
+#include "time_scale.hpp"
 
 
 namespace netlab {
@@ -49,14 +50,6 @@ struct Counters {
 };
 Counters read_counters(int percpu_map_fd);
 std::vector<Counters> read_counters_per_cpu(int percpu_map_fd);
-
-// How much slower than a plain host this kernel runs the tests: the factor
-// in NETLAB_TIME_SCALE (a number >= 1, default 1). tests/vm/in-guest.sh sets
-// it on a KASAN/kmemleak kernel under TCG, where the same work takes several
-// times longer; a malformed value throws, naming the variable.
-double time_scale();
-// A wait for the kernel or a daemon, stretched by time_scale().
-std::chrono::milliseconds scaled(std::chrono::milliseconds wait);
 
 // Poll `done` until true or scaled(timeout); returns its last value. For
 // effects the kernel applies asynchronously (RCU frees, cpumap kthreads, NAPI).

@@ -51,6 +51,7 @@
 #include "fixtures.hpp"
 #include "netcfg.hpp"
 #include "policy_maps.hpp"
+#include "process.hpp"
 #include "vm_firewall.skel.h"
 #include "vm_host.hpp"
 
@@ -116,63 +117,6 @@ vmhost::VmPolicy policy_of(const json& vm)
     return p;
 }
 
-// A program run to completion inside a namespace: fork, setns, exec, output
-// captured; killed after `timeout`, and with the test process if that dies.
-struct CmdResult {
-    int status = -1;
-    std::string out;
-};
-
-CmdResult run_in(const Netns& ns, const std::vector<std::string>& argv, int timeout_ms = 10000)
-{
-    std::vector<char*> args;
-    for (const auto& a : argv)
-        args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC))
-        throw std::runtime_error("pipe2 failed");
-    pid_t pid = fork();
-    if (pid < 0)
-        throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (setns(ns.fd(), CLONE_NEWNET))
-            _exit(126);
-        int devnull = open("/dev/null", O_RDONLY);
-        dup2(devnull, 0);
-        dup2(pipefd[1], 1);
-        dup2(pipefd[1], 2);
-        execvp(args[0], args.data());
-        _exit(127);
-    }
-    close(pipefd[1]);
-    CmdResult r;
-    auto until = std::chrono::steady_clock::now() + netlab::scaled(std::chrono::milliseconds(timeout_ms));
-    bool killed = false;
-    for (;;) {
-        int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count());
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            killed = true;
-            break;
-        }
-        pollfd p{pipefd[0], POLLIN, 0};
-        if (poll(&p, 1, left) <= 0)
-            continue;
-        char buf[4096];
-        ssize_t n = read(pipefd[0], buf, sizeof(buf));
-        if (n <= 0)
-            break;
-        r.out.append(buf, size_t(n));
-    }
-    close(pipefd[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    r.status = !killed && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
-
 void sh_in(const Netns& ns, const std::vector<std::string>& argv)
 {
     auto r = run_in(ns, argv);
@@ -180,18 +124,8 @@ void sh_in(const Netns& ns, const std::vector<std::string>& argv)
         std::string cmd;
         for (const auto& a : argv)
             cmd += a + " ";
-        throw std::runtime_error(cmd + "failed: " + r.out);
+        throw std::runtime_error(cmd + "failed: " + r.output);
     }
-}
-
-void write_sysctl(const Netns& ns, const std::string& key, const std::string& value)
-{
-    NetnsScope in(ns);  // /proc/sys/net is the opener's namespace
-    std::ofstream f("/proc/sys/" + key);
-    f << value;
-    f.flush();
-    if (!f)
-        throw std::runtime_error("writing /proc/sys/" + key);
 }
 
 // Sets a device's MTU (ip link: its error carries the kernel's reason);
@@ -207,9 +141,9 @@ std::string set_mtu(const Netns& ns, uint32_t ifindex, uint32_t mtu)
     auto r = run_in(ns, {"ip", "link", "set", "dev", name, "mtu", std::to_string(mtu)});
     if (r.status == 0)
         return "";
-    while (!r.out.empty() && r.out.back() == '\n')
-        r.out.pop_back();
-    return r.out;
+    while (!r.output.empty() && r.output.back() == '\n')
+        r.output.pop_back();
+    return r.output;
 }
 
 // Counts what arrives on a device.
@@ -735,8 +669,8 @@ TEST_CASE("port security: ARP and ND poisoning from a VM leaves the others' cach
         bool v6addr = addr.find(':') != std::string::npos;
         auto r = run_in(*o.ns, {"ip", "-j", v6addr ? "-6" : "-4", "neigh", "show", "dev", o.dev});
         if (r.status != 0)
-            throw std::runtime_error("ip -j neigh failed: " + r.out);
-        for (const auto& e : json::parse(r.out.empty() ? "[]" : r.out))
+            throw std::runtime_error("ip -j neigh failed: " + r.output);
+        for (const auto& e : json::parse(r.output.empty() ? "[]" : r.output))
             if (e.value("dst", "") == addr) {
                 if (state)
                     *state = e.contains("state") ? e["state"].dump() : "";
@@ -829,8 +763,8 @@ TEST_CASE("port security: a VM cannot make another VM's duplicate address detect
     auto state = [&](const std::string& addr) {
         auto r = run_in(vm2.ns, {"ip", "-j", "-6", "addr", "show", "dev", "eth0"});
         if (r.status != 0)
-            throw std::runtime_error("ip -j -6 addr failed: " + r.out);
-        for (const auto& link : json::parse(r.out))
+            throw std::runtime_error("ip -j -6 addr failed: " + r.output);
+        for (const auto& link : json::parse(r.output))
             for (const auto& a : link.value("addr_info", json::array()))
                 if (a.value("local", "") == addr)
                     return std::string(a.value("dadfailed", false) ? "dadfailed"

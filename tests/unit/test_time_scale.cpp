@@ -2,6 +2,7 @@
 // (NETLAB_TIME_SCALE, set by tests/vm/in-guest.sh on a debug kernel).
 // ctest runs this file three ways: without the variable, with 2.5, and with
 // a malformed value, which must be refused with the variable named.
+#include "time_scale.hpp"
 #include "traffic.hpp"
 
 #include <catch2/catch.hpp>
