@@ -214,7 +214,7 @@ Frame w_to_r(const char* src)
 void pin_incompatible(const std::string& name)
 {
     const std::string path = "/sys/fs/bpf/vmhostd/" + name;
-    dme::Fd fd(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "old_verdicts", 4, 8, VM_PATHS * VM_REASONS, nullptr));
+    dme::Fd fd(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "old_verdicts", 4, 8, uint32_t(VM_PATHS) * VM_REASONS, nullptr));
     REQUIRE(fd);
     REQUIRE(unlink(path.c_str()) == 0);
     REQUIRE(bpf_obj_pin(fd.get(), path.c_str()) == 0);
