@@ -90,7 +90,7 @@ if [ -n "${UPTO:-}" ]; then
 fi
 if [ "$KDEBUG" = 1 ]; then
 	fragments+=("$HERE/config-debug.fragment")
-	suffix=$FLAVOUR-debug
+	suffix=$suffix-debug  # UPTO=NNNN KDEBUG=1: out-patched-NNNN-debug, never the whole series' debug tree
 fi
 
 SRC=$KBUILD_DIR/src-$FLAVOUR${UPTO:+-$UPTO}
@@ -159,17 +159,22 @@ check_config() {
 	return 0
 }
 
-# The arm64 stock kernel is built where the patched one is: in a mount
-# namespace of its own, its source and build tree are bound over the patched
-# ones' paths, so compiler command lines and working directories are the
-# same and ccache serves every object whose sources the series does not touch
-# (those that do not include linux/bpf.h: about half of them). Kbuild's
-# dependency files in out-arm64-stock name the patched paths; they are only
-# ever read through the same view. (The x86 flavours build at their own paths.)
+# The arm64 stock kernel and the UPTO steps are built where the whole
+# series is: in a mount namespace of their own, their source and build tree
+# are bound over the whole series' paths, so compiler command lines and
+# working directories are the same and ccache serves every object whose
+# sources do not differ (for the arm64 stock kernel, those that do not include
+# linux/bpf.h: about half of them; for a step, most of the rest too). Kbuild's
+# dependency files in those trees name the viewed paths; they are only ever
+# read through the same view. (x86 stock builds at its own paths.)
 VIEW=()
 VSRC=$SRC VOUT=$OUT
-if [ "$KARCH" = arm64 ] && [ "$FLAVOUR" = stock ] && [ -z "${UPTO:-}" ] && [ "$KDEBUG" != 1 ]; then
+if [ -n "${UPTO:-}" ]; then
+	VSRC=$KBUILD_DIR/src-patched VOUT=${OUT/-patched-$UPTO/-patched}
+elif [ "$KARCH" = arm64 ] && [ "$FLAVOUR" = stock ] && [ "$KDEBUG" != 1 ]; then
 	VSRC=$KBUILD_DIR/src-patched VOUT=$KBUILD_DIR/out-arm64-patched
+fi
+if [ "$VSRC" != "$SRC" ]; then
 	mkdir -p "$VSRC" "$VOUT"
 	VIEW=(unshare -m --propagation private bash -c
 	      'mount --bind "$1" "$2" && mount --bind "$3" "$4" && shift 4 && exec "$@"'
@@ -181,7 +186,7 @@ if [ "$KARCH" = arm64 ]; then
 	IMAGE_TARGET=Image
 	BZ=$OUT/arch/arm64/boot/Image
 else
-	MAKE=(make -C "$SRC" O="$OUT" ARCH=x86_64 CC="ccache gcc" HOSTCC=gcc -j"$JOBS")
+	MAKE=("${VIEW[@]}" make -C "$VSRC" O="$VOUT" ARCH=x86_64 CC="ccache gcc" HOSTCC=gcc -j"$JOBS")
 	IMAGE_TARGET=bzImage
 	BZ=$OUT/arch/x86/boot/bzImage
 fi
