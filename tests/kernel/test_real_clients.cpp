@@ -416,8 +416,11 @@ TEST_CASE("real DHCP and SLAAC clients get their addresses through the guard, an
         // EUI-64 interface identifiers: the identity's default link-local.
         CHECK(n->ll == eui64("fe80::", n->mac));
         CHECK(n->global == eui64("2001:db8:77::", n->mac));
-        // The router heard the VM's solicitation through the guard.
-        CHECK(t.dir.read("dnsmasq.log").find("RTR-SOLICIT(ext0) " + n->mac.str()) != std::string::npos);
+        // The router heard the VM's solicitation through the guard. (Under
+        // TCG this has failed twice, the VM addressed by the RA another's
+        // solicitation drew: docs/NOTES.md. The state says what was seen.)
+        if (t.dir.read("dnsmasq.log").find("RTR-SOLICIT(ext0) " + n->mac.str()) == std::string::npos)
+            FAIL_CHECK("dnsmasq did not log vm" << n->port << "'s router solicitation\n" << t.state());
         auto d = minus(guard(*n), before[n->port - 1]);
         INFO("guard during SLAAC: " << counts_str(d));
         CHECK(d[VM_PASS] >= 3);  // DAD NS for both addresses, RS (and MLD reports)
