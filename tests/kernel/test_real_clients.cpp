@@ -154,7 +154,10 @@ std::string tail(const std::string& text, size_t n)
 std::string ns_state(const Netns& ns)
 {
     std::string out;
-    for (std::vector<std::string> cmd : {std::vector<std::string>{"ip", "addr"}, {"ip", "neigh"}, {"ip", "-6", "route"}})
+    // The ICMPv6 router counters say whether a solicitation left or arrived.
+    for (std::vector<std::string> cmd :
+         {std::vector<std::string>{"ip", "addr"}, {"ip", "neigh"}, {"ip", "-6", "route"}, {"ip", "-s", "link"},
+          {"grep", "-E", "Icmp6(In|Out)(RouterSolicits|RouterAdvertisements|NeighborSolicits)", "/proc/net/snmp6"}})
         out += run_in(ns, cmd, 3s).output;
     return out;
 }
