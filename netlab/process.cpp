@@ -195,7 +195,7 @@ std::optional<int> Process::poll()
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout)
 {
-    return wait_until(std::chrono::steady_clock::now() + scaled(timeout));
+    return wait_until(Clock::now() + scaled(timeout));
 }
 
 std::optional<int> Process::wait_until(std::chrono::steady_clock::time_point end)

@@ -55,7 +55,7 @@ public:
     // The exit status (as waitpid's, decoded below) once it has ended;
     // nullopt while it runs. Reaps it.
     std::optional<int> poll();
-    // Waits up to scaled(timeout) (traffic.hpp) for the end; nullopt if it
+    // Waits up to scaled(timeout) (time_scale.hpp) for the end; nullopt if it
     // is still running.
     std::optional<int> wait(std::chrono::milliseconds timeout);
     // The same up to a point in time, as it is.
